@@ -1,0 +1,347 @@
+"""Launch, watch, ingest and finish executions: the part of the engine shared by ``exec run``
+and every task.
+
+The supervisor is the only code that changes an execution's status. Each change is a
+compare-and-set in the store, so a second engine, a stop request from the API, or a restart in
+the middle of a change can never move an execution backwards or finish it twice. The process
+itself lives in a runner shim that survives the engine; what the shim writes to the execution's
+folder (``pid.json``, the logs, ``exit.json``) is the source of truth on a restart.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from hyperstep.engine.crashpoints import crash_point
+from hyperstep.engine.runtime import execution_env, prepare_execution_dir
+from hyperstep.executors import LaunchSpec, OutputTail
+from hyperstep.executors.base import Executor
+from hyperstep.metadata import parse_line
+from hyperstep.model import ExecutionStatus as S
+from hyperstep.store import ExecutionRecord, Store
+
+#: Called with (execution counter, stream, text) for every log line, e.g. to echo it.
+EchoFn = Callable[[int, str, str], None]
+
+#: Largest chunk of output ingested per execution per loop turn, so one flooding program
+#: cannot starve the others or grow memory.
+_PUMP_BYTES = 4 << 20
+
+ACTIVE = (S.QUEUED, S.STARTED, S.STOPPING)
+
+
+def utcnow() -> float:
+    """Store times are seconds since the epoch."""
+    return time.time()
+
+
+@dataclass
+class Live:
+    """An execution whose process the supervisor is watching."""
+
+    record: ExecutionRecord
+    ref: dict[str, Any]
+    tail: OutputTail
+    started: float = field(default_factory=time.monotonic)
+    stop_requested: bool = False
+    stop_sent: float | None = None
+    cumulative: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def counter(self) -> int:
+        return self.record.counter
+
+
+@dataclass
+class Finished:
+    """What became of an execution when its process ended."""
+
+    record: ExecutionRecord
+    status: S
+    exit_code: int | None
+
+
+class Supervisor:
+    """Runs executions of one project through one executor, recording everything in the store."""
+
+    def __init__(
+        self,
+        store: Store,
+        project_root: Path,
+        executor: Executor,
+        *,
+        echo: EchoFn | None = None,
+        stop_grace: float = 10.0,
+    ) -> None:
+        self.store = store
+        self.root = project_root
+        self.executor = executor
+        self.echo = echo
+        self.stop_grace = stop_grace
+        self.live: dict[int, Live] = {}
+
+    # -- starting -------------------------------------------------------------------------
+
+    def exec_dir(self, record: ExecutionRecord) -> Path:
+        path = Path(record.exec_dir)
+        return path if path.is_absolute() else self.root / path
+
+    def launch(self, record: ExecutionRecord, *, task_counter: int | None = None) -> Live | None:
+        """Start a ``created`` execution; returns None when someone else already moved it."""
+        exec_dir = self.exec_dir(record)
+        prepare_execution_dir(
+            exec_dir,
+            counter=record.counter,
+            step=record.step,
+            parameters=record.parameters,
+            command=record.command,
+            task_counter=task_counter,
+        )
+        if not self.store.transition(record.id, [S.CREATED], S.QUEUED, queue_time=utcnow()):
+            return None
+        env = execution_env(exec_dir, self.root, counter=record.counter, task_counter=task_counter)
+        try:
+            ref = self.executor.launch(
+                LaunchSpec(exec_dir=exec_dir, command=record.command, cwd=self.root, env=env)
+            )
+        except Exception as exc:
+            self.store.transition(
+                record.id,
+                [S.QUEUED],
+                S.CRASHED,
+                end_time=utcnow(),
+                status_detail=f"could not start: {exc}",
+            )
+            raise
+        crash_point("after_process_started")
+        info = self.executor.child_info(ref)
+        self.store.transition(
+            record.id,
+            [S.QUEUED],
+            S.STARTED,
+            start_time=utcnow(),
+            runner_ref=dict(ref),
+            pid=info.child_pid if info else None,
+            host=info.host if info else None,
+        )
+        live = Live(record=record, ref=dict(ref), tail=OutputTail(exec_dir))
+        self.live[record.id] = live
+        return live
+
+    def adopt(self, record: ExecutionRecord) -> Live | Finished | None:
+        """Take over an execution a previous engine left active (restart reconciliation).
+
+        A shim still holding its lock is watched again from the log offsets already stored;
+        one that finished while no engine ran is finished from its ``exit.json`` (its result
+        is read, not re-run); a ``queued`` execution whose shim never started is started now;
+        anything else is recorded ``crashed``.
+        """
+        exec_dir = self.exec_dir(record)
+        ref = dict(record.runner_ref or {}) or self.executor.adopt(exec_dir)
+        state = self.executor.state(ref) if ref else "lost"
+        tail = OutputTail(
+            exec_dir, stdout_offset=record.stdout_offset, stderr_offset=record.stderr_offset
+        )
+        live = Live(record=record, ref=dict(ref or {}), tail=tail)
+        live.cumulative = dict(record.cumulative_metadata or {})
+        live.stop_requested = record.status is S.STOPPING
+        if state == "lost" and record.status is S.QUEUED and not (exec_dir / "pid.json").exists():
+            # The engine died between queueing and starting the shim: nothing ran, start it.
+            return self._relaunch_queued(record)
+        if state in ("running", "exited"):
+            if record.status is S.QUEUED:
+                info = self.executor.child_info(live.ref)
+                self.store.transition(
+                    record.id,
+                    [S.QUEUED],
+                    S.STARTED,
+                    start_time=utcnow(),
+                    runner_ref=live.ref,
+                    pid=info.child_pid if info else None,
+                    host=info.host if info else None,
+                )
+            self.live[record.id] = live
+            return live
+        # Lost: the shim is gone without a result. Kill whatever it left and record a crash.
+        if ref:
+            self.executor.cleanup_lost(ref)
+        self.live[record.id] = live
+        self.pump(live, final=True)
+        del self.live[record.id]
+        self.store.transition(
+            record.id,
+            list(ACTIVE),
+            S.CRASHED,
+            end_time=utcnow(),
+            status_detail="the runner process vanished without an exit status",
+        )
+        return Finished(record=record, status=S.CRASHED, exit_code=None)
+
+    def _relaunch_queued(self, record: ExecutionRecord) -> Live | None:
+        exec_dir = self.exec_dir(record)
+        env = execution_env(exec_dir, self.root, counter=record.counter)
+        ref = self.executor.launch(
+            LaunchSpec(exec_dir=exec_dir, command=record.command, cwd=self.root, env=env)
+        )
+        info = self.executor.child_info(ref)
+        self.store.transition(
+            record.id,
+            [S.QUEUED],
+            S.STARTED,
+            start_time=utcnow(),
+            runner_ref=dict(ref),
+            pid=info.child_pid if info else None,
+            host=info.host if info else None,
+        )
+        live = Live(record=record, ref=dict(ref), tail=OutputTail(exec_dir))
+        self.live[record.id] = live
+        return live
+
+    # -- watching -------------------------------------------------------------------------
+
+    def pump(self, live: Live, *, final: bool = False) -> list[dict[str, Any]]:
+        """Ingest new output of one execution; returns its new metadata events, in order."""
+        items = live.tail.finish() if final else live.tail.read(_PUMP_BYTES)
+        if not items:
+            return []
+        now = utcnow()
+        logs: list[tuple[str, float, str]] = []
+        events: list[tuple[float, dict[str, Any]]] = []
+        for stream, raw in items:
+            text = raw.decode("utf-8", errors="replace").rstrip("\r\n")
+            logs.append((stream, now, text))
+            if stream == "stdout":
+                event = parse_line(raw)
+                if event is not None:
+                    events.append((now, event))
+            if self.echo is not None:
+                self.echo(live.counter, stream, text)
+        so, se = live.tail.offsets
+        self.store.append_output(
+            live.record.id, logs=logs, events=events, stdout_offset=so, stderr_offset=se
+        )
+        new = [event for _, event in events]
+        for event in new:
+            live.cumulative.update(event)
+        return new
+
+    def poll(
+        self, on_event: Callable[[Live, dict[str, Any]], None] | None = None
+    ) -> list[Finished]:
+        """One turn: ingest output of every live execution and finish the ones that ended."""
+        finished: list[Finished] = []
+        for live in list(self.live.values()):
+            state = self.executor.state(live.ref)
+            for event in self.pump(live):
+                if on_event is not None:
+                    on_event(live, event)
+            if state == "running":
+                self._escalate(live)
+                continue
+            finished.append(self._finish(live, state, on_event))
+        return finished
+
+    def _finish(
+        self,
+        live: Live,
+        state: str,
+        on_event: Callable[[Live, dict[str, Any]], None] | None,
+    ) -> Finished:
+        while True:  # drain what is left, including a last line without a newline
+            events = self.pump(live)
+            if not events and not live.tail.pending:
+                break
+            for event in events:
+                if on_event is not None:
+                    on_event(live, event)
+        for event in self.pump(live, final=True):
+            if on_event is not None:
+                on_event(live, event)
+        del self.live[live.record.id]
+        info = self.executor.exit_info(live.ref) if state == "exited" else None
+        current = self.store.get_execution(id=live.record.id)
+        stop_requested = live.stop_requested or current.status is S.STOPPING
+        exit_code = info.exit_code if info else None
+        if info is None:
+            self.executor.cleanup_lost(live.ref)
+            status, detail = S.CRASHED, "the runner process vanished without an exit status"
+        elif exit_code == 0:
+            status, detail = S.COMPLETE, None
+        elif stop_requested:
+            status, detail = S.STOPPED, "stopped on request"
+        else:
+            status = S.ERROR
+            detail = (
+                f"killed by signal {info.signal}"
+                if info.signal
+                else f"the command exited with status {exit_code}"
+            )
+        crash_point("after_process_ended")
+        fields: dict[str, Any] = {"end_time": _as_epoch(info.end_time) if info else utcnow()}
+        fields["exit_code"] = exit_code
+        if detail:
+            fields["status_detail"] = detail
+        self.store.transition(live.record.id, list(ACTIVE), status, **fields)
+        return Finished(record=live.record, status=status, exit_code=exit_code)
+
+    # -- stopping -------------------------------------------------------------------------
+
+    def request_stop(self, live: Live, *, reason: str = "stopped on request") -> None:
+        """SIGTERM the execution's process group now; SIGKILL follows after the grace period."""
+        if live.stop_requested and live.stop_sent is not None:
+            return
+        live.stop_requested = True
+        self.store.transition(
+            live.record.id, [S.QUEUED, S.STARTED], S.STOPPING, status_detail=reason
+        )
+        self.executor.stop(live.ref, grace=self.stop_grace)
+        live.stop_sent = time.monotonic()
+
+    def stop_all(self, *, reason: str = "stopped on request") -> None:
+        for live in list(self.live.values()):
+            self.request_stop(live, reason=reason)
+
+    def kill_now(self) -> None:
+        """A second Ctrl-C: no grace period."""
+        for live in list(self.live.values()):
+            self.executor.kill_group(live.ref)
+
+    def _escalate(self, live: Live) -> None:
+        """Notice a stop requested by another process (``exec stop``, the API)."""
+        if live.stop_sent is None and live.stop_requested:
+            self.executor.stop(live.ref, grace=self.stop_grace)
+            live.stop_sent = time.monotonic()
+
+    def refresh_stop_requests(self) -> None:
+        """Pick up ``stopping`` statuses written by another process."""
+        for live in list(self.live.values()):
+            if live.stop_sent is None:
+                record = self.store.get_execution(id=live.record.id)
+                if record.status is S.STOPPING:
+                    live.stop_requested = True
+                    self._escalate(live)
+
+    def duration(self, live: Live) -> float:
+        return time.monotonic() - live.started
+
+
+def parameters_of(record: ExecutionRecord) -> Mapping[str, Any]:
+    return record.parameters or {}
+
+
+def _as_epoch(value: Any) -> float:
+    """Exit files carry ISO times or epoch seconds; the store wants epoch seconds."""
+    if isinstance(value, (int, float)):
+        return float(value)
+    if isinstance(value, str):
+        from datetime import datetime
+
+        try:
+            return datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
+        except ValueError:
+            pass
+    return utcnow()
