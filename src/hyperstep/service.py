@@ -27,7 +27,8 @@ from hyperstep.model import ExecutionStatus as S
 from hyperstep.model import TaskStatus
 from hyperstep.project import Project, build_command, load_project, resolve_values
 from hyperstep.store import ExecutionRecord, Store, TaskRecord
-from hyperstep.taskspec import TaskSpec, blueprint_spec, validate_task_spec
+from hyperstep.project import blueprint_spec
+from hyperstep.taskspec import TaskSpec, validate_task_spec
 
 
 @dataclass
@@ -146,11 +147,15 @@ def stop_execution(ctx: Context, counter: int) -> ExecutionRecord:
     record = ctx.store.get_execution(counter=counter)
     if record.status.is_final:
         raise ConflictError(f"execution #{counter} has already ended ({record.status.value})")
-    ctx.store.transition(
-        record.id, [S.CREATED, S.QUEUED, S.STARTED], S.STOPPING, status_detail="stopped on request"
-    ) if record.status is not S.CREATED else ctx.store.transition(
-        record.id, [S.CREATED], S.STOPPED, end_time=time.time(), status_detail="stopped on request"
-    )
+    if record.status is S.CREATED:
+        ctx.store.transition(
+            record.id, [S.CREATED], S.STOPPED, end_time=time.time(),
+            status_detail="stopped on request",
+        )
+    else:
+        ctx.store.transition(
+            record.id, [S.QUEUED, S.STARTED], S.STOPPING, status_detail="stopped on request"
+        )
     if record.runner_ref:
         ctx.executor.stop(record.runner_ref, grace=10.0)
     return ctx.store.get_execution(id=record.id)

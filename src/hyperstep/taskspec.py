@@ -8,6 +8,7 @@ before anything is created, so a task never starts executions the step would ref
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import math
 from collections.abc import Iterator, Mapping, Sequence
@@ -136,7 +137,9 @@ class TaskSpec:
         if not isinstance(payload, Mapping):
             raise ValidationError(f"the task must be a JSON object, not {_kind(payload)}")
         top = _Reader(payload, "")
-        config_data = payload.get("configuration") or {}
+        config_data = payload.get("configuration")
+        if config_data is None:
+            config_data = {}
         if not isinstance(config_data, Mapping):
             raise ValidationError(
                 f"must be an object, not {_kind(config_data)}", field="configuration"
@@ -232,7 +235,9 @@ def task_spec_problems(spec: TaskSpec, step: StepInfo) -> Iterator[HyperstepErro
     :class:`EngineUnavailable` naming the extra to install.
     """
     if spec.step != step.name:
-        yield ValidationError(f"is {spec.step!r}, but the step given is {step.name!r}", field="step")
+        yield ValidationError(
+            f"is {spec.step!r}, but the step given is {step.name!r}", field="step"
+        )
     yield from parameter_problems(spec, step)
     yield from parameter_set_problems(spec, step)
     yield from setting_problems(spec, step)
@@ -460,10 +465,8 @@ class _Reader:
         if value is None:
             return None
         if isinstance(value, str):
-            try:
+            with contextlib.suppress(ValueError):
                 value = float(value)
-            except ValueError:
-                pass
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise ValidationError(f"must be a number, not {value!r}", field=self.where(key))
         return float(value)
@@ -501,9 +504,13 @@ class _Reader:
                 style = item.get("style")
                 rules = item.get("rules")
                 if not isinstance(style, str):
-                    raise ValidationError(f"must be a string, not {_kind(style)}", field=f"{where}.style")
+                    raise ValidationError(
+                        f"must be a string, not {_kind(style)}", field=f"{where}.style"
+                    )
                 if not isinstance(rules, Mapping):
-                    raise ValidationError(f"must be an object, not {_kind(rules)}", field=f"{where}.rules")
+                    raise ValidationError(
+                        f"must be an object, not {_kind(rules)}", field=f"{where}.rules"
+                    )
                 result[str(name)] = (style.strip().lower(), dict(rules))
             else:  # a plain value, as pipeline templates send the parameters a task does not vary
                 result[str(name)] = ("single", {"value": item})
@@ -538,10 +545,14 @@ def _sets_from_aligned_lists(
     parameters: dict[str, Variant],
 ) -> tuple[dict[str, Variant], list[dict[str, Any]] | None]:
     """Valohai's client sends a manual search's sets as aligned ``multiple`` lists: zip them."""
-    aligned = {n: r["items"] for n, (s, r) in parameters.items() if s == "multiple" and "items" in r}
+    aligned = {
+        n: r["items"] for n, (s, r) in parameters.items() if s == "multiple" and "items" in r
+    }
     lengths = {len(items) for items in aligned.values() if isinstance(items, list)}
-    if not aligned or len(lengths) != 1 or len(aligned) != sum(
-        isinstance(i, list) for i in aligned.values()
+    if (
+        not aligned
+        or len(lengths) != 1
+        or len(aligned) != sum(isinstance(i, list) for i in aligned.values())
     ):
         return parameters, None
     (length,) = lengths

@@ -13,7 +13,7 @@ from rich.table import Table
 from hyperstep.cli.common import Settings, fmt_time, fmt_value, json_option, pass_settings, print_json
 from hyperstep.cli.render import ProgressDisplay, best_table, describe_space
 from hyperstep.errors import ValidationError
-from hyperstep.model import TaskStatus, TaskType
+from hyperstep.model import OnChildError, TaskStatus, TaskType
 from hyperstep.service import (
     Context,
     create_task,
@@ -116,8 +116,8 @@ def task_run(
         ctx.close()
 
 
-def _parse_params(params: tuple[str, ...]) -> dict[str, dict[str, Any]]:
-    out: dict[str, dict[str, Any]] = {}
+def _parse_params(params: tuple[str, ...]) -> dict[str, tuple[str, dict[str, Any]]]:
+    out: dict[str, tuple[str, dict[str, Any]]] = {}
     for item in params:
         name, sep, text = item.partition("=")
         if not sep or not name.strip():
@@ -125,8 +125,17 @@ def _parse_params(params: tuple[str, ...]) -> dict[str, dict[str, Any]]:
                 f"{item!r} is not NAME=DISTRIBUTION (e.g. 'lr=loguniform(-5,-1)')", field="--param"
             )
         style, rules = parse_distribution(text)
-        out[name.strip()] = {"style": style, "rules": rules}
+        out[name.strip()] = (style, rules)
     return out
+
+
+def _on_child_error(text: str | None) -> OnChildError:
+    if text is None:
+        return OnChildError.CONTINUE_AND_ERROR
+    try:
+        return OnChildError.parse(text)
+    except ValueError as exc:
+        raise ValidationError(str(exc), field="--on-child-error") from None
 
 
 @task_group.command("create")
@@ -192,7 +201,7 @@ def task_create(settings: Settings, step: str, task_type: str, params: tuple[str
             optimization_target_value=target,
             direction=None if maximize is None else ("maximize" if maximize else "minimize"),
             engine=engine,
-            on_child_error=on_child_error,
+            on_child_error=_on_child_error(on_child_error),
             stop_condition=stop_condition,
             seed=seed,
         )

@@ -252,15 +252,12 @@ class Supervisor:
         on_event: Callable[[Live, dict[str, Any]], None] | None,
     ) -> Finished:
         while True:  # drain what is left, including a last line without a newline
-            events = self.pump(live)
-            if not events and not live.tail.pending:
-                break
-            for event in events:
+            before = live.tail.offsets
+            for event in self.pump(live, final=True):
                 if on_event is not None:
                     on_event(live, event)
-        for event in self.pump(live, final=True):
-            if on_event is not None:
-                on_event(live, event)
+            if live.tail.offsets == before:
+                break
         del self.live[live.record.id]
         info = self.executor.exit_info(live.ref) if state == "exited" else None
         current = self.store.get_execution(id=live.record.id)
@@ -337,6 +334,8 @@ def _as_epoch(value: Any) -> float:
     """Exit files carry ISO times or epoch seconds; the store wants epoch seconds."""
     if isinstance(value, (int, float)):
         return float(value)
+    if hasattr(value, "timestamp"):
+        return float(value.timestamp())
     if isinstance(value, str):
         from datetime import datetime
 

@@ -219,7 +219,8 @@ class TaskRunner:
         return pending
 
     def _executions(self) -> list[ExecutionRecord]:
-        return self.store.list_executions(task_id=self.task.id, limit=None, order="task_index")
+        records = self.store.list_executions(task_id=self.task.id, limit=None, order="counter")
+        return sorted(records, key=lambda r: r.task_index or 0)
 
     def _all_proposed(self) -> bool:
         return self.next_index >= self.total

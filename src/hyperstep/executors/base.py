@@ -189,6 +189,14 @@ class Executor(abc.ABC):
     def stop(self, ref: RunRef, grace: float = 10.0) -> None:
         """Ask the run to end: SIGTERM to its process group now, SIGKILL after ``grace``."""
 
+    def child_info(self, ref: RunRef) -> ChildInfo | None:
+        """The process record of the run (pids, host), or ``None`` when the executor has none."""
+        return None
+
+    def kill_group(self, ref: RunRef) -> bool:
+        """SIGKILL the run's process group at once (no grace); ``True`` if a signal was sent."""
+        return False
+
     def adopt(self, exec_dir: Path) -> RunRef | None:
         """Find a run started in ``exec_dir`` by an engine that died before storing its ref.
 

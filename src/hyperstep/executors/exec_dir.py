@@ -36,6 +36,12 @@ STOP = "stop.json"
 EXIT = "exit.json"
 SHIM_LOG = "shim.log"
 
+#: exit statuses of the shim itself (besides the command's own status)
+EXIT_USAGE = 64
+EXIT_LOCKED = 75
+EXIT_ALREADY_RAN = 76
+EXIT_SPAWN_FAILED = 127
+
 
 def write_json_atomic(path: Path, data: dict[str, Any]) -> None:
     """Write ``data`` so that a reader sees either nothing or all of it, even after a power cut.

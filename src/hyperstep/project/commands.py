@@ -3,12 +3,14 @@
 valohai-yaml interpolates the values and ``shlex.quote``s each argument, so ``; rm -rf ~`` is a
 single literal argument — as long as the placeholder stands bare in the template. Written inside
 quotes, backticks or ``$(…)``, the quoting no longer nests: ``echo "{parameters}"`` turns a value
-``x"; rm -rf ~; "`` back into shell syntax. ``quoted_placeholders`` finds such placeholders so
-that ``hyperstep lint`` can refuse them.
+``x"; rm -rf ~; "`` back into shell syntax. ``quoted_placeholders`` finds such placeholders and
+``quoting_needed`` tells whether the parameters behind one can carry such text, so that
+``hyperstep lint`` can refuse exactly the dangerous templates.
 """
 
 from __future__ import annotations
 
+import shlex
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -16,7 +18,7 @@ from typing import Any
 from valohai_yaml.commands import interpolable_re, join_command
 
 from hyperstep.errors import ValidationError
-from hyperstep.project.loader import StepInfo
+from hyperstep.project.loader import ParamInfo, StepInfo
 
 
 def build_command(step: StepInfo, values: Mapping[str, Any]) -> str:
@@ -43,9 +45,30 @@ class QuotedPlaceholder:
 
 def is_parameter_placeholder(inner: str) -> bool:
     """Whether ``{inner}`` is one of the placeholders valohai-yaml fills with parameters."""
-    return inner in ("parameters", "params") or inner.startswith(
-        ("parameter:", "parameter-value:")
-    )
+    return inner in ("parameters", "params") or inner.startswith(("parameter:", "parameter-value:"))
+
+
+def quoting_needed(param: ParamInfo) -> bool:
+    """Whether a value of ``param`` can need shell quoting (and so break inside quotes).
+
+    Integers, floats and flags pass validation only as plain number or ``--name`` text, and a
+    string parameter whose every choice is plain text cannot carry quotes or ``$`` either; such
+    placeholders are harmless inside quotes (valohai-yaml's own examples write
+    ``echo "The wibble is {parameter:wibble} today."`` for an integer).
+    """
+    if param.type in ("integer", "float", "flag"):
+        return False
+    if param.choices:
+        return any(shlex.quote(str(choice)) != str(choice) for choice in param.choices)
+    return True
+
+
+def placeholder_parameters(step: StepInfo, inner: str) -> list[ParamInfo]:
+    """The parameters a placeholder (``parameters``, ``parameter:lr``…) expands to."""
+    if inner in ("parameters", "params"):
+        return list(step.parameters.values())
+    name = inner.split(":", 1)[1]
+    return [step.parameters[name]] if name in step.parameters else []
 
 
 def quoted_placeholders(command: str) -> list[QuotedPlaceholder]:
@@ -61,54 +84,57 @@ def quoted_placeholders(command: str) -> list[QuotedPlaceholder]:
     return found
 
 
+_CONTEXTS = {"'": "single quotes", '"': "double quotes", "`": "backticks", "$(": "$(...)"}
+
+
 def _shell_context(text: str, stop: int) -> str | None:
     """The innermost quoting construct open at ``text[stop]`` (a small POSIX-sh scanner).
 
-    Tracks single and double quotes, backticks and ``$(``…``)`` (including nesting and quotes
-    inside substitutions), backslash escapes and comments; enough for command templates.
+    Tracks single and double quotes, backticks and ``$(``…``)`` (with nesting and quotes inside
+    substitutions), backslash escapes and comments; enough for command templates.
     """
     stack: list[str] = []
-    i = 0
-    while i < stop:
-        ch = text[i]
-        top = stack[-1] if stack else None
-        if top == "'":
-            if ch == "'":
+    position = 0
+    while position < stop:
+        if stack and stack[-1] == "'":
+            if text[position] == "'":
                 stack.pop()
-        elif ch == "\\":
-            i += 1  # the next character is escaped (in double quotes too, close enough)
-        elif top == '"' and ch == '"':
-            stack.pop()
-        elif ch == "`":
-            if top == "`":
-                stack.pop()
-            else:
-                stack.append("`")
-        elif ch == "$" and text.startswith("$(", i):
-            stack.append("$(")
-            i += 1
-        elif top == '"':
-            pass
-        elif ch == "'":
-            stack.append("'")
-        elif ch == '"':
-            stack.append('"')
-        elif ch == "(" and top == "$(":
-            stack.append("(")
-        elif ch == ")" and top in ("$(", "("):
-            stack.pop()
-        elif ch == "#" and (i == 0 or text[i - 1] in " \t\n;&|"):
-            newline = text.find("\n", i)
-            if newline == -1 or newline >= stop:
-                return None  # the placeholder is in a comment; the shell never sees it
-            i = newline
-        i += 1
+            position += 1
+            continue
+        advanced = _scan(text, position, stop, stack)
+        if advanced is None:
+            return None  # the placeholder is in a comment; the shell never sees it
+        position = advanced
     for construct in reversed(stack):
-        if construct != "(":
-            return {
-                "'": "single quotes",
-                '"': "double quotes",
-                "`": "backticks",
-                "$(": "$(...)",
-            }[construct]
+        if construct in _CONTEXTS:
+            return _CONTEXTS[construct]
     return None
+
+
+def _scan(text: str, position: int, stop: int, stack: list[str]) -> int | None:
+    """Read one token outside single quotes; return where the next one starts."""
+    char = text[position]
+    top = stack[-1] if stack else None
+    if char == "\\":
+        return position + 2  # escaped (inside double quotes too: close enough here)
+    if char == "`":
+        if top == "`":
+            stack.pop()
+        else:
+            stack.append("`")
+    elif text.startswith("$(", position):
+        stack.append("$(")
+        return position + 2
+    elif top == '"':
+        if char == '"':
+            stack.pop()
+    elif char in "'\"":
+        stack.append(char)
+    elif char == "(" and top in ("$(", "("):
+        stack.append("(")
+    elif char == ")" and top in ("$(", "("):
+        stack.pop()
+    elif char == "#" and (position == 0 or text[position - 1] in " \t\n;&|"):
+        newline = text.find("\n", position)
+        return None if newline == -1 or newline >= stop else newline + 1
+    return position + 1

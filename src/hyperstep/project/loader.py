@@ -28,7 +28,8 @@ from hyperstep.project.yamlfile import (
 ITEM_KINDS = ("step", "task", "pipeline", "blueprint", "endpoint", "deployment")
 
 #: errors valohai-yaml's object constructors raise on data the schema let through
-PARSE_ERRORS = (ValueError, TypeError, KeyError, AttributeError)
+#: (``time-limit: 1e30`` overflows a timedelta, an unknown task type is a ValueError…)
+PARSE_ERRORS = (ValueError, TypeError, LookupError, AttributeError, ArithmeticError)
 
 
 @dataclass(frozen=True)
@@ -114,7 +115,7 @@ class Project:
             ) from None
 
     def blueprint(self, name: str) -> Task:
-        """The ``- task:`` blueprint called ``name``; :class:`NotFoundError` lists the known ones."""
+        """The blueprint called ``name``; :class:`NotFoundError` lists the known ones."""
         try:
             return self.blueprints[name]
         except KeyError:
@@ -128,7 +129,7 @@ class Project:
         index = self.item_index.get((kind, name))
         if index is None:
             return None
-        return self.lines.line((index, kind, *path))
+        return self.lines.line((index, kind, *path) if path else (index,))
 
 
 def load_project(root: Path | str, config: str = "valohai.yaml") -> Project:
@@ -203,7 +204,8 @@ def index_items(data: list[Any]) -> dict[tuple[str, str], int]:
         for kind in ITEM_KINDS:
             body = item.get(kind)
             if isinstance(body, Mapping) and isinstance(body.get("name"), str):
-                index[(kind, body["name"])] = position
+                canonical = "pipeline" if kind == "blueprint" else kind
+                index[(canonical, body["name"])] = position
                 break
     return index
 

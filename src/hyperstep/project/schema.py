@@ -45,10 +45,14 @@ def schema_problems(data: Any) -> list[SchemaProblem]:
 def _explain(error: SchemaError) -> SchemaProblem:
     path = tuple(error.absolute_path)
     if not error.context:
-        message = error.message
+        message = str(error.message)
         if len(path) == 2 and not error.instance:
             message += " (the YAML is valid, but this item may be mis-indented)"
         return SchemaProblem(path, message, path)
+    if all(sub.validator == "required" for sub in error.context):
+        # a task needs `parameters` or `parameter-sets`: name every alternative
+        missing = " or ".join(repr(sub.message.split("'")[1]) for sub in error.context)
+        return SchemaProblem(path, f"{missing} is required", path)
     branch = _closest_alternative(error.context)
     deepest = max(branch, key=lambda e: len(e.absolute_path))
     detail = "; ".join(_located(e, len(path)) for e in branch)
@@ -73,4 +77,4 @@ def _located(error: SchemaError, base_depth: int) -> str:
     rest = list(error.absolute_path)[base_depth:]
     if rest:
         return f"{'.'.join(str(p) for p in rest)}: {error.message}"
-    return error.message
+    return str(error.message)

@@ -82,7 +82,7 @@ def resolve_values(step: StepInfo, given: Mapping[str, Any]) -> dict[str, Any]:
         )
     resolved: dict[str, Any] = {}
     for name, param in step.parameters.items():
-        value = given[name] if name in given else param.default
+        value = given.get(name, param.default)
         if value is None or (param.multiple and value == [] and name not in given):
             if param.type == "flag":
                 resolved[name] = False

@@ -39,17 +39,31 @@ class LineIndex:
         A path that leaves the document (a key that is absent, an index out of range, a merge key)
         stops at the last node found, which is still the best place to look.
         """
+        node = self._deepest(path)
+        return None if node is None else node.start_mark.line + 1
+
+    def text_line(self, path: Iterable[str | int]) -> int | None:
+        """Line where the text of the scalar at ``path`` starts.
+
+        Differs from :meth:`line` for block scalars (``command: |``), whose text begins on the
+        line after the indicator.
+        """
+        node = self._deepest(path)
+        if node is None:
+            return None
+        block = isinstance(node, yaml.ScalarNode) and node.style in ("|", ">")
+        return node.start_mark.line + 1 + (1 if block else 0)
+
+    def _deepest(self, path: Iterable[str | int]) -> yaml.Node | None:
         node = self.root
         if node is None:
             return None
-        best = node.start_mark.line + 1
         for part in path:
             child = _child(node, part)
             if child is None:
                 break
             node = child
-            best = node.start_mark.line + 1
-        return best
+        return node
 
 
 def _child(node: yaml.Node, part: str | int) -> yaml.Node | None:

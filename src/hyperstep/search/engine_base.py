@@ -22,7 +22,7 @@ from __future__ import annotations
 import importlib
 import inspect
 from collections.abc import Callable, Sequence
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Protocol, cast, runtime_checkable
 
 from hyperstep.errors import EngineUnavailable, ValidationError
 from hyperstep.space import Space
@@ -39,7 +39,7 @@ Pending = Sequence[dict[str, Any]]
 class BayesEngine(Protocol):
     """A model-based proposer of points.
 
-    Contract (checked for every engine by ``tests/search/test_engine_contract.py``):
+    Contract (checked for every engine by ``tests/search/test_search_engine_contract.py``):
 
     * ``suggest`` is a pure function of its arguments: the same ``(space, history, n,
       pending, seed)`` gives the same points, and it touches no global random state;
@@ -101,7 +101,9 @@ def get_engine(name: str) -> BayesEngine:
         module_name = ENGINE_MODULES.get(key)
         if module_name is None:
             known = ", ".join(engine_names())
-            raise ValidationError(f"unknown engine {name!r} (expected one of: {known})", field="engine")
+            raise ValidationError(
+                f"unknown engine {name!r} (expected one of: {known})", field="engine"
+            )
         _load_plugin(key, module_name)
     return _FACTORIES[key]()
 
@@ -126,7 +128,7 @@ def _load_plugin(key: str, module_name: str) -> None:
             and getattr(value, "name", None) == key
             and callable(getattr(value, "suggest", None))
         ):
-            register_engine(key, value)
+            register_engine(key, cast("Callable[[], BayesEngine]", value))
             return
     raise EngineUnavailable(f"{module_name} does not provide an engine named {key!r}")
 

@@ -15,16 +15,10 @@ This is the leaf of hyperstep: it imports only numpy, the standard library and
 
 from __future__ import annotations
 
+from hyperstep.space._base import MAX_ENUMERATION, Distribution
 from hyperstep.space._check import check_against_parameter
-from hyperstep.space._distributions import (
-    MAX_ENUMERATION,
-    Categorical,
-    Distribution,
-    Fixed,
-    Integer,
-    LogUniform,
-    Uniform,
-)
+from hyperstep.space._continuous import LogUniform, Uniform
+from hyperstep.space._discrete import Categorical, Fixed, Integer
 from hyperstep.space._errors import SpaceError
 from hyperstep.space._parse import parse_distribution
 from hyperstep.space._space import Space

@@ -11,7 +11,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from hyperstep.space._distributions import Distribution, Integer, LogUniform, Uniform
+from hyperstep.space._base import Distribution
+from hyperstep.space._continuous import LogUniform, Uniform
+from hyperstep.space._discrete import Integer
 from hyperstep.space._errors import SpaceError
 from hyperstep.space._numbers import (
     format_number,

@@ -101,9 +101,14 @@ def within(value: float, low: float, high: float) -> bool:
 
 def plain(value: Any) -> Any:
     """``value`` as a plain Python scalar (numpy scalars become ``int``/``float``/``bool``)."""
+    if type(value) in SCALAR_TYPES:
+        return value
     item = getattr(value, "item", None)
-    if item is not None and not isinstance(value, SCALAR_TYPES):
-        return item()
+    if callable(item):
+        try:
+            return item()
+        except (TypeError, ValueError):  # e.g. an array of several values: not a scalar
+            return value
     return value
 
 

@@ -122,7 +122,9 @@ def _bind(call: _Call, name: str, args: list[str], text: str, field: str | None)
     rules: dict[str, Any] = dict(call.fixed)
     positional: list[Any] = []
     for arg in args:
-        keyword = _KEYWORD_RE.match(arg) if not arg.lstrip().startswith(("'", '"')) else None
+        keyword = (
+            _KEYWORD_RE.match(arg.strip()) if not arg.lstrip().startswith(("'", '"')) else None
+        )
         if keyword is None:
             if rules.keys() - dict(call.fixed).keys():
                 raise fail("a positional argument cannot follow a key=value argument")

@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from hyperstep.space._distributions import Distribution
+from hyperstep.space._base import Distribution
 from hyperstep.space._errors import SpaceError
 
 

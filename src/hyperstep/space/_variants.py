@@ -29,14 +29,9 @@ from typing import Any
 
 import numpy as np
 
-from hyperstep.space._distributions import (
-    Categorical,
-    Distribution,
-    Fixed,
-    Integer,
-    LogUniform,
-    Uniform,
-)
+from hyperstep.space._base import Distribution
+from hyperstep.space._continuous import LogUniform, Uniform
+from hyperstep.space._discrete import Categorical, Fixed, Integer
 from hyperstep.space._errors import SpaceError
 from hyperstep.space._numbers import (
     clean_float,
@@ -94,7 +89,7 @@ class _Rules:
             if default is not None:
                 return default
             self.require(key, why)
-        value = self.rules[key]
+        value = plain(self.rules[key])
         if isinstance(value, str):
             try:
                 value = float(value.strip())
@@ -189,8 +184,8 @@ def variant_distribution(
     Raises:
         SpaceError: as :func:`variant_values`, naming ``<field>.rules.<key>``.
 
-    >>> variant_distribution("random", {"distribution": "loguniform", "min": -5, "max": -1})
-    LogUniform(min_exp=-5, max_exp=-1, base=10.0, step=None)
+    >>> print(variant_distribution("random", {"distribution": "log-uniform", "min": -5, "max": -1}))
+    loguniform(-5, -1)
     """
     kind = _style(style, field)
     parsed = _Rules(rules, field)

@@ -22,10 +22,10 @@ from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy import event
-from sqlalchemy.engine import Connection, Engine, make_url
+from sqlalchemy.engine import URL, Connection, Engine, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError
 
-from hyperstep.errors import ConfigError
+from hyperstep.errors import ConfigError, ConflictError
 
 T = TypeVar("T")
 
@@ -34,9 +34,11 @@ BUSY_TIMEOUT = 30.0
 #: Execution option that marks a connection whose transactions write.
 _WRITE_OPTION = "hyperstep_write"
 _WRITE_ATTEMPTS = 5
+_SQLITE_WRITE_ATTEMPTS = 2  # each attempt already waited BUSY_TIMEOUT for the lock
 _PG_RETRYABLE = frozenset({"40001", "40P01"})  # serialization_failure, deadlock_detected
 
 SUPPORTED = ("sqlite", "postgresql")
+SYNCHRONOUS_MODES = ("full", "normal", "extra")
 
 
 def default_url(project_root: Path) -> str:
@@ -46,18 +48,38 @@ def default_url(project_root: Path) -> str:
     return f"sqlite:///{folder / 'hyperstep.db'}"
 
 
-def _on_sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
-    # Let our "begin" listener emit BEGIN; pysqlite would otherwise begin lazily and deferred.
-    dbapi_connection.isolation_level = None
-    cursor = dbapi_connection.cursor()
-    try:
-        cursor.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT * 1000)}")
-        cursor.execute("PRAGMA foreign_keys = ON")
-        cursor.execute("PRAGMA journal_mode = WAL")
-        # FULL: a commit also survives a power loss; a few small commits per execution are cheap.
-        cursor.execute("PRAGMA synchronous = FULL")
-    finally:
-        cursor.close()
+def _sqlite_connect_listener(synchronous: str) -> Callable[[Any, Any], None]:
+    def on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Let our "begin" listener emit BEGIN; pysqlite would otherwise begin lazily, deferred.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        try:
+            cursor.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT * 1000)}")
+            cursor.execute("PRAGMA foreign_keys = ON")
+            cursor.execute("PRAGMA journal_mode = WAL")
+            cursor.execute(f"PRAGMA synchronous = {synchronous}")
+        finally:
+            cursor.close()
+
+    return on_connect
+
+
+def _sqlite_synchronous(url: URL) -> tuple[URL, str]:
+    """Read (and remove) hyperstep's own ``?synchronous=`` option from a SQLite URL.
+
+    FULL (the default) makes every commit survive a power loss too, at the price of an fsync
+    per transaction (a few milliseconds; a few small commits per execution are cheap). NORMAL
+    never corrupts the database in WAL mode and survives a crash of any process, but the last
+    commits may roll back after a power loss or an OS crash.
+    """
+    value = url.query.get("synchronous", "full")
+    text = value if isinstance(value, str) else value[-1]
+    if text.lower() not in SYNCHRONOUS_MODES:
+        raise ConfigError(
+            f"invalid store URL option synchronous={text!r}: expected one of "
+            f"{', '.join(SYNCHRONOUS_MODES)}"
+        )
+    return url.difference_update_query(["synchronous"]), text.upper()
 
 
 def _on_sqlite_begin(conn: Connection) -> None:
@@ -88,11 +110,14 @@ class Database:
             )
         self.url = parsed
         kwargs: dict[str, Any] = {}
+        synchronous = "FULL"
         if self.dialect == "sqlite":
+            parsed, synchronous = _sqlite_synchronous(parsed)
             kwargs["connect_args"] = {"timeout": BUSY_TIMEOUT}
         else:
             kwargs["pool_pre_ping"] = True
-            kwargs["connect_args"] = {"connect_timeout": 10}
+            if "connect_timeout" not in parsed.query:  # an unreachable server fails fast
+                kwargs["connect_args"] = {"connect_timeout": 10}
         try:
             self.engine: Engine = sa.create_engine(parsed, **kwargs)
         except (NoSuchModuleError, ModuleNotFoundError) as exc:
@@ -101,7 +126,7 @@ class Database:
                 "(for PostgreSQL install hyperstep[postgres])"
             ) from None
         if self.dialect == "sqlite":
-            event.listen(self.engine, "connect", _on_sqlite_connect)
+            event.listen(self.engine, "connect", _sqlite_connect_listener(synchronous))
             event.listen(self.engine, "begin", _on_sqlite_begin)
         self._writer = self.engine.execution_options(**{_WRITE_OPTION: True})
 
@@ -118,14 +143,25 @@ class Database:
     def write(self, work: Callable[[Connection], T]) -> T:
         """Run ``work`` in one write transaction, retried whole when the database says so.
 
-        ``work`` must touch nothing but the database: it may run more than once.
+        ``work`` must touch nothing but the database: it may run more than once. On SQLite a
+        lock still held after the busy timeout is tried once more, then reported as a
+        ConflictError naming the database.
         """
-        for attempt in range(1, _WRITE_ATTEMPTS + 1):
+        attempts = _SQLITE_WRITE_ATTEMPTS if self.is_sqlite else _WRITE_ATTEMPTS
+        for attempt in range(1, attempts + 1):
             try:
                 with self._writer.connect() as conn, conn.begin():
                     return work(conn)
             except DBAPIError as exc:
-                if attempt == _WRITE_ATTEMPTS or not _is_retryable(exc, self.dialect):
+                if not _is_retryable(exc, self.dialect):
+                    raise
+                if attempt == attempts:
+                    if self.is_sqlite:
+                        where = self.url.render_as_string(hide_password=True)
+                        raise ConflictError(
+                            f"the store at {where} stayed locked by another writer for "
+                            f"{attempts * BUSY_TIMEOUT:.0f} s"
+                        ) from exc
                     raise
             time.sleep(random.uniform(0.05, 0.5) * attempt)  # noqa: S311 (jitter, not crypto)
         raise AssertionError("unreachable")

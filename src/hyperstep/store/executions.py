@@ -14,7 +14,6 @@ from hyperstep.errors import ConflictError, NotFoundError
 from hyperstep.model import EXECUTION_TRANSITIONS, ExecutionStatus
 from hyperstep.store.base import (
     QueriesBase,
-    TimeLike,
     allocate,
     as_enums,
     check_fields,
@@ -65,7 +64,7 @@ def _select() -> sa.Select[Any]:
     )
 
 
-def execution_from_mapping(m: Mapping[str, Any]) -> ExecutionRecord:
+def execution_from_mapping(m: Mapping[Any, Any]) -> ExecutionRecord:
     return ExecutionRecord(
         id=m["id"],
         counter=m["counter"],
@@ -140,6 +139,13 @@ def _new_values(
     return values
 
 
+def _check_template(template: str) -> None:
+    if "{counter}" not in template:
+        raise ValueError(
+            f"exec_dir_template {template!r} lacks {{counter}}: executions would share a folder"
+        )
+
+
 def _task_row(conn: Connection, task_id: str) -> tuple[int, str]:
     """The task's counter and step; NotFoundError when there is no such task."""
     row = conn.execute(
@@ -187,6 +193,7 @@ class ExecutionQueries(QueriesBase):
         :meth:`create_task_executions` for idempotent batches).
         """
         status = ExecutionStatus(status)
+        _check_template(exec_dir_template)
 
         def work(conn: Connection) -> ExecutionRecord:
             task_counter = _task_row(conn, task_id)[0] if task_id is not None else None
@@ -215,7 +222,12 @@ class ExecutionQueries(QueriesBase):
             conn.execute(sa.insert(executions), [values])
             return execution_from_mapping({**values, "task_counter": task_counter})
 
-        return self._db.write(work)
+        try:
+            return self._db.write(work)
+        except IntegrityError:  # another writer took the same (task, index) meanwhile
+            raise ConflictError(
+                f"task {task_id} already has an execution at index {task_index}"
+            ) from None
 
     def create_task_executions(
         self,
@@ -229,6 +241,7 @@ class ExecutionQueries(QueriesBase):
         is stored, not created again, so an engine that died between persisting and launching
         can safely persist the same proposals again. The result follows ``items``' order.
         """
+        _check_template(exec_dir_template)
         indices = [index for index, _, _ in items]
         if len(set(indices)) != len(indices):
             raise ValueError("create_task_executions: duplicate task_index in one batch")
@@ -249,7 +262,7 @@ class ExecutionQueries(QueriesBase):
             ctime = now()
             created: dict[int, ExecutionRecord] = {}
             rows_to_insert: list[dict[str, Any]] = []
-            for counter, (index, parameters, command) in zip(numbers, missing):
+            for counter, (index, parameters, command) in zip(numbers, missing, strict=True):
                 values = _new_values(
                     counter=counter,
                     step=step,
@@ -338,7 +351,9 @@ class ExecutionQueries(QueriesBase):
 
     # -- reads -------------------------------------------------------------------------------
 
-    def get_execution(self, *, counter: int | None = None, id: str | None = None) -> ExecutionRecord:  # noqa: A002
+    def get_execution(
+        self, *, counter: int | None = None, id: str | None = None
+    ) -> ExecutionRecord:
         """One execution by ``counter`` (``#N``) or by ``id``; NotFoundError when unknown."""
         if (counter is None) == (id is None):
             raise TypeError("get_execution: give exactly one of counter= or id=")

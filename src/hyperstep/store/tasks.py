@@ -36,7 +36,7 @@ SUMMARY_KEYS = (
 )
 
 
-def task_from_mapping(m: Mapping[str, Any]) -> TaskRecord:
+def task_from_mapping(m: Mapping[Any, Any]) -> TaskRecord:
     return TaskRecord(
         id=m["id"],
         counter=m["counter"],
@@ -69,7 +69,7 @@ class TaskQueries(QueriesBase):
         *,
         name: str | None,
         step: str,
-        type: TaskType | str,  # noqa: A002 (the field's name in Valohai's API)
+        type: TaskType | str,
         spec: Mapping[str, Any],
         seed: int | None,
     ) -> TaskRecord:
@@ -100,7 +100,7 @@ class TaskQueries(QueriesBase):
 
         return self._db.write(work)
 
-    def get_task(self, *, counter: int | None = None, id: str | None = None) -> TaskRecord:  # noqa: A002
+    def get_task(self, *, counter: int | None = None, id: str | None = None) -> TaskRecord:
         """One task by ``counter`` (``!N``) or by ``id``; NotFoundError when unknown."""
         if (counter is None) == (id is None):
             raise TypeError("get_task: give exactly one of counter= or id=")

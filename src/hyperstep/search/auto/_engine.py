@@ -54,9 +54,18 @@ class AutoEngine:
 
     name = "auto"
 
-    def __init__(self, *, max_model_points: int = 256, n_incumbents: int = 5) -> None:
+    def __init__(
+        self,
+        *,
+        max_model_points: int = 256,
+        n_incumbents: int = 5,
+        warping: str = "yj",
+        batch: str = "kb",
+    ) -> None:
         self.max_model_points = max_model_points
         self.n_incumbents = n_incumbents
+        self.warping = warping
+        self.batch = batch
 
     def suggest(
         self,
@@ -98,8 +107,8 @@ class AutoEngine:
         rng: np.random.Generator,
     ) -> tuple[FloatArray, FloatArray] | None:
         """Encoded inputs and warped targets for the model, or None with fewer than 2 results."""
-        ok = [(p, float(v)) for p, v in known if v is not None and math.isfinite(float(v))]
-        failed = [p for p, v in known if v is None or not math.isfinite(float(v))]
+        ok = [(p, value) for p, v in known if (value := _finite(v)) is not None]
+        failed = [p for p, v in known if _finite(v) is None]
         if len(ok) < 2:
             return None
         ok.sort(key=lambda item: item[1])
@@ -109,7 +118,7 @@ class AutoEngine:
             picks = np.sort(rng.choice(len(rest), self.max_model_points - keep, replace=False))
             ok = ok[:keep] + [rest[i] for i in picks]
         failed = failed[: max(0, self.max_model_points - len(ok))]
-        y = warp(np.array([v for _, v in ok]))
+        y = warp(np.array([v for _, v in ok]), self.warping)
         x = encoder.encode([p for p, _ in ok])
         if failed:
             x = np.vstack([x, encoder.encode(failed)])
@@ -143,8 +152,17 @@ class AutoEngine:
                 row = fallback[0] if fallback else candidates[0]
             seen.add(encoder.key(row))
             chosen.append(row)
-            model = model.condition(row[None, :], model.predict(row[None, :])[0])
+            if self.batch == "kb":
+                model = model.condition(row[None, :], model.predict(row[None, :])[0])
         return chosen
+
+
+def _finite(value: Any) -> float | None:
+    """The value as a finite float, or None for a failure (None, NaN, inf, not a number)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.number)):
+        return None
+    number = float(value)
+    return number if math.isfinite(number) else None
 
 
 def _in_space(space: Mapping[str, Distribution], point: Mapping[str, Any]) -> bool:

@@ -21,7 +21,7 @@ from scipy import stats
 FloatArray = NDArray[np.float64]
 
 #: Yeo-Johnson exponents outside this range only fit noise in 20-50 values.
-_LAMBDA_BOUNDS = (-3.0, 3.0)
+_LAMBDA_BOUNDS = (-3.0, 1.0)
 
 
 def _standardise(y: FloatArray) -> FloatArray:
@@ -29,10 +29,16 @@ def _standardise(y: FloatArray) -> FloatArray:
     return (y - float(y.mean())) / (spread if spread > 0 else 1.0)
 
 
-def warp(y: FloatArray) -> FloatArray:
+def warp(y: FloatArray, method: str = "yj") -> FloatArray:
     """Monotone, standardised transform of the finite values ``y`` (lower is still better)."""
-    if len(y) < 3 or float(np.ptp(y)) == 0.0:
+    if len(y) < 3 or float(np.ptp(y)) == 0.0 or method == "none":
         return _standardise(y.astype(np.float64))
+    if method == "rank":
+        return _standardise(stats.norm.ppf((stats.rankdata(y) - 0.5) / len(y)))
+    if method.startswith("log"):
+        frac = float(method[3:] or 0.1)
+        lo, med = float(y.min()), float(np.median(y))
+        return _standardise(np.log(y - lo + frac * max(med - lo, 1e-12)))
     q25, q50, q75 = np.percentile(y, [25, 50, 75])
     scale = float(q75 - q25) or float(np.ptp(y))
     z = (y - q50) / scale
