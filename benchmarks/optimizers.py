@@ -226,6 +226,11 @@ def run_engine_direct(problem: Problem, method: str, seed: int) -> RunResult:
     """``AutoEngine`` without the search wrapper (random start-up drawn here): for development."""
     from hyperstep.search.auto import AutoEngine
 
+    import importlib
+
+    for target, value in json.loads(os.environ.get("AUTO_PATCH", "{}")).items():
+        module, attr = target.rsplit(".", 1)
+        setattr(importlib.import_module(module), attr, tuple(value) if isinstance(value, list) else value)
     engine = AutoEngine(**json.loads(os.environ.get("AUTO_KW", "{}")))
     rng = np.random.default_rng(seed)
     history: list[tuple[dict[str, Any], float | None]] = []

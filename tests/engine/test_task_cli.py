@@ -106,10 +106,6 @@ PROJECT = """
       - {x: 1, opt: adam}
       - {x: 2, opt: sgd}
       - {x: 3, opt: adam}
-    parameters:
-      - name: x
-        style: single
-        rules: {value: 0}
 """
 
 
@@ -166,7 +162,7 @@ def test_grid_runs_every_point_exactly_once(project: Path) -> None:
 
 def test_grid_survives_an_engine_crash(project: Path) -> None:
     crashed = run_cli(
-        "task", "run", "grid60", cwd=project, env={"HYPERSTEP_CRASH_AT": "after_proposal_stored:25"}
+        "task", "run", "grid60", cwd=project, env={"HYPERSTEP_CRASH_AT": "after_proposal_stored:6"}
     )
     assert crashed.returncode == -9, crashed
     partial = _executions(project)

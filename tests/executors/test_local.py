@@ -14,13 +14,13 @@ from pathlib import Path
 
 import pytest
 from tests.executors.support import (
-    PROGRAMS,
     Runs,
     marked_processes,
     program,
     python_env,
     wait_until,
 )
+from tests.helpers import PROGRAMS
 
 from hyperstep.errors import ConflictError, ValidationError
 from hyperstep.executors import ExitInfo, LaunchSpec, LocalExecutor
@@ -218,7 +218,7 @@ def test_a_shim_outlives_the_process_that_launched_it(runs: Runs, tmp_path: Path
     # a new engine finds the run from its folder alone
     executor = LocalExecutor()
     ref = executor.adopt(spec.exec_dir)
-    assert ref == launched
+    assert ref is not None and ref == launched
     assert executor.state(ref) == "running"
     gate.touch()
     wait_until(lambda: executor.state(ref) != "running", what="the adopted run to end")

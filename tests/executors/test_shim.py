@@ -34,6 +34,7 @@ def test_the_shim_exits_with_the_command_status_and_records_it(tmp_path: Path) -
     )
 
     assert result.returncode == 5
+    assert result.stderr == ""  # no warning, no traceback from the shim itself
     record = json.loads((tmp_path / "exit.json").read_text())
     assert record["exit_code"] == 5 and record["signal"] is None
     assert (tmp_path / "stdout.log").read_text() == "hi\n"

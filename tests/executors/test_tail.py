@@ -178,7 +178,8 @@ def test_two_hundred_thousand_lines_in_bounded_memory(runs: Runs) -> None:
         count += 1
         last = line
 
-    assert runs.executor.exit_info(ref).exit_code == 0
+    info = runs.executor.exit_info(ref)
+    assert info is not None and info.exit_code == 0
     assert count == 200_000 and last == b"line 200000"
     assert tail.offsets == (200_000 * len(b"line 000001\n"), 0)
     assert peak - before < 100 * MiB

@@ -32,7 +32,7 @@ def main() -> int:
         os.kill(os.getpid(), sig)
         signal.pause()
     print(f"failing with code {args.code}", file=sys.stderr)
-    return args.code
+    return int(args.code)
 
 
 if __name__ == "__main__":

@@ -213,3 +213,28 @@ def test_empty_file_is_an_empty_project(write_project: WriteProject) -> None:
     assert project.steps == {}
     with pytest.raises(NotFoundError, match=r"known steps: none"):
         project.step("train")
+
+
+def test_values_valohai_yaml_cannot_parse_are_config_errors(write_project: WriteProject) -> None:
+    root = write_project(
+        """
+        - step:
+            name: ok
+            image: x
+            command: run
+        - step:
+            name: forever
+            image: x
+            command: run
+            time-limit: 1000000000000000000000000000000
+        """
+    )
+    with pytest.raises(ConfigError, match="cannot be parsed") as caught:
+        load_project(root)
+    assert caught.value.line == 5
+
+
+def test_a_task_needs_parameters_or_sets(write_project: WriteProject) -> None:
+    root = write_project(STEP + "- task: {name: t, step: train}\n")
+    with pytest.raises(ConfigError, match="'parameters' or 'parameter-sets' is required"):
+        load_project(root)

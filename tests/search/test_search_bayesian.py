@@ -203,3 +203,12 @@ def test_zero_batch() -> None:
     search, engine = scripted(startup=0)
     assert search.propose([], 0) == []
     assert engine.calls == []
+
+
+def test_engine_points_are_reported_with_the_lattice_floats() -> None:
+    space = Space({"d": Uniform(0, 0.5, step=0.05), "x": Uniform(0, 1)})
+    engine = ScriptedEngine([{"d": 0.35000000000000003, "x": 0.25}])
+    search = BayesianSearch(space, engine, startup=0, execution_count=10)
+    assert search.propose([], 1) == [{"d": 0.35, "x": 0.25}]
+    # ...and a point within float noise of one already run counts as that point.
+    assert search.propose([({"d": 0.35, "x": 0.25}, 1.0)], 1) != [{"d": 0.35, "x": 0.25}]

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import json
 import math
+import os
+import subprocess
+import sys
 from typing import Any
 
 import numpy as np
 import pytest
+from tests.helpers import REPO
 from tests.search.search_support import (
     ENGINE_PARAMS,
     key,
@@ -164,3 +168,30 @@ def test_the_search_is_a_bayesian_search(engine: str) -> None:
     assert isinstance(search, BayesianSearch)
     assert search.engine.name == engine
     assert not search.is_random_only
+
+
+_RESTART_SCRIPT = """
+import json, sys
+from hyperstep.search import make_search
+from tests.search.search_support import mixed_space
+engine, history, pending = json.loads(sys.stdin.read())
+search = make_search("bayesian_tpe", mixed_space(), engine=engine, seed=8, execution_count=99)
+print(json.dumps(search.propose([tuple(h) for h in history], 4, pending=pending)))
+"""
+
+
+def test_a_restarted_process_proposes_the_same_batch(engine: str) -> None:
+    space = mixed_space()
+    history = random_history(space, 24)
+    pending = [p for p, _ in random_history(space, 2, seed=3)]
+    expected = bayesian(engine, space, seed=8, count=99).propose(history, 4, pending=pending)
+    proc = subprocess.run(
+        [sys.executable, "-c", _RESTART_SCRIPT],
+        input=json.dumps([engine, history, pending]),
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        env={**os.environ, "PYTHONHASHSEED": "12345", "PYTHONPATH": str(REPO)},
+        check=True,
+    )
+    assert json.loads(proc.stdout) == expected

@@ -206,8 +206,11 @@ def test_integer_spellings(name):
     assert dist("random", {"distribution": name, "min": 1, "max": 3}) == Integer(1, 3)
 
 
-def test_step_zero_means_not_quantised():
-    assert dist("random", {"min": 0, "max": 1, "step": 0}) == Uniform(0, 1)
+@pytest.mark.parametrize("step", [0, -0.5])
+def test_q_step_must_be_positive(step):
+    with pytest.raises(SpaceError, match="greater than 0") as info:
+        dist("random", {"min": 0, "max": 1, "step": step})
+    assert info.value.field.endswith("rules.step")
 
 
 def test_count_and_seed_do_not_change_the_distribution():

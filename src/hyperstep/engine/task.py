@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+import psutil
 
 from hyperstep.engine.crashpoints import crash_point
 from hyperstep.engine.plan import build_space, explicit_points
@@ -45,8 +46,30 @@ EXEC_DIR_TEMPLATE = ".hyperstep/executions/{counter}"
 
 
 def engine_owner() -> str:
-    """A lease owner id that says who holds a task: host, pid and a random part."""
-    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+    """A lease owner id that says who holds a task: host, pid, process start time, a nonce.
+
+    The start time lets an engine on the same host tell a dead owner from a live one even when
+    the pid has been reused, so a resume right after ``kill -9`` need not wait for the lease
+    to expire.
+    """
+    created = int(psutil.Process().create_time() * 1000)
+    return f"{socket.gethostname()}:{os.getpid()}:{created}:{uuid.uuid4().hex[:8]}"
+
+
+def owner_is_dead(owner: str) -> bool:
+    """Whether a lease owner id names a process of this host that no longer runs."""
+    parts = owner.split(":")
+    if len(parts) != 4 or parts[0] != socket.gethostname():
+        return False
+    try:
+        pid, created = int(parts[1]), int(parts[2])
+    except ValueError:
+        return False
+    try:
+        proc = psutil.Process(pid)
+        return int(proc.create_time() * 1000) != created or proc.status() == psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return True
 
 
 @dataclass
@@ -155,7 +178,7 @@ class TaskRunner:
             self.sup.kill_now()
 
     def run(self) -> TaskRecord:
-        if not self.store.acquire_lease(self.task.id, self.owner, self.lease_ttl):
+        if not self._acquire():
             info = self.store.lease_info(self.task.id)
             holder = info[0] if info else "another engine"
             raise ConflictError(
@@ -168,6 +191,16 @@ class TaskRunner:
             return self._run()
         finally:
             self.store.release_lease(self.task.id, self.owner)
+
+    def _acquire(self) -> bool:
+        if self.store.acquire_lease(self.task.id, self.owner, self.lease_ttl):
+            return True
+        info = self.store.lease_info(self.task.id)
+        if info is not None and info[0] and owner_is_dead(info[0]):
+            # The previous engine of this host died (kill -9, power loss): take over now.
+            self.store.release_lease(self.task.id, info[0])
+            return self.store.acquire_lease(self.task.id, self.owner, self.lease_ttl)
+        return False
 
     # -- the loop -------------------------------------------------------------------------
 

@@ -159,6 +159,7 @@ class Shim:
         # Popen must not try to reap a child this loop reaped itself.
         proc.returncode = self._returncode()
         self._end_group()
+        self._reap()  # orphans of the group that ended: no zombie is left to pid 1
         info = ExitInfo(
             exit_code=self._exit_code(),
             signal=self._signal(),

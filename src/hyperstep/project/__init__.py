@@ -7,7 +7,7 @@ with file and line, value resolution and the checks a local runner needs.
 
 from hyperstep.project.blueprints import blueprint_spec
 from hyperstep.project.commands import build_command
-from hyperstep.project.lint import LintMessage, lint
+from hyperstep.project.linting import LintMessage, lint
 from hyperstep.project.loader import ParamInfo, Project, StepInfo, load_project
 from hyperstep.project.values import parse_cli_args, resolve_values
 

@@ -26,6 +26,7 @@ from typing import Any
 from hyperstep.errors import ValidationError
 from hyperstep.model import TaskType
 from hyperstep.search.base import Search, check_count
+from hyperstep.search.dimensions import dimensions
 from hyperstep.search.engine_base import BayesEngine, History, Pending
 from hyperstep.search.points import (
     SeenPoints,
@@ -176,12 +177,19 @@ def _clean_value(value: Any) -> float | None:
 
 
 def _usable(space: Space, point: Any, seen: SeenPoints) -> dict[str, Any] | None:
+    """An engine's ``point`` as an exact point of the space, or ``None`` if it cannot run."""
     if not isinstance(point, Mapping):
         return None
     candidate = _restrict(space, point)
-    if candidate is None or candidate in seen:
+    if candidate is None:
         return None
-    return candidate
+    # Within float noise of a lattice point is on it: report the lattice's own float
+    # (0.35, not 0.35000000000000003), the one a grid over the same rules would give.
+    for dim in dimensions(space):
+        raw = dim.encode(candidate[dim.name])
+        if raw is not None:
+            candidate[dim.name] = dim.decode(raw)
+    return None if candidate in seen else candidate
 
 
 __all__ = ["DEFAULT_STARTUP", "BayesianSearch"]

@@ -141,13 +141,12 @@ class SeenPoints:
     def count_inside(self, space: Space) -> int:
         """How many distinct seen points are points of ``space``."""
         names = space.names
-        return sum(
-            1
-            for key, count in self._counts.items()
-            if count > 0
-            and _MISSING not in key
-            and space.contains({name: self._first[key][name] for name in names})
-        )
+        inside = 0
+        for key, count in self._counts.items():
+            point = self._first[key]
+            if count > 0 and all(name in point for name in names):
+                inside += space.contains({name: point[name] for name in names})
+        return inside
 
 
 def unseen_random_point(

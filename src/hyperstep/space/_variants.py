@@ -13,7 +13,9 @@ Choices made where Valohai's documentation is silent (each has a test):
 * ``linear`` and ``logspace`` give ints when everything they are built from is an integer
   (``linear 1..5 step 2`` gives ``[1, 3, 5]``; base 2, exponents 2..8 gives ``[4, 16, 64, 256]``).
 * Numbers written as strings (PyYAML reads ``1e-5`` as a string) are accepted.
-* ``step: 0`` on a ``random`` rule means "not quantised", as in Valohai's Q.Step field.
+* ``step`` on a ``random`` rule (Q.Step) must be greater than 0; leave it out for no
+  quantisation. (Valohai's form takes 0 for "off"; a 0 here is more often a typo, so it is
+  refused with a message rather than silently ignored.)
 * ``integerify`` applies to every style: floor each value, then drop repeats keeping order.
   As a distribution, ``random`` + ``integerify`` becomes an :class:`Integer` between the
   integers inside ``[min, max]``.
@@ -367,9 +369,10 @@ def _quantisation_step(rules: _Rules) -> float | None:
     if not rules.has("step"):
         return None
     step = rules.number("step", "")
-    if step < 0:
+    if step <= 0:
         raise SpaceError(
-            f"must be greater than 0 (or 0 for no quantisation), not {format_number(step)}",
+            f"must be greater than 0 (leave it out for no quantisation), not "
+            f"{format_number(step)}",
             field=rules.where("step"),
         )
     return step or None

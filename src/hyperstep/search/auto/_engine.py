@@ -33,8 +33,13 @@ from numpy.typing import NDArray
 
 from hyperstep.search.auto._acquisition import AcquisitionSearch
 from hyperstep.search.auto._encoding import SpaceEncoder
-from hyperstep.search.auto._gp import GaussianProcess, fit_hyperparameters
-from hyperstep.search.auto._warping import warp
+from hyperstep.search.auto._gp import (
+    GaussianProcess,
+    Hyperparameters,
+    fit_hyperparameters,
+    param_sq_dists,
+)
+from hyperstep.search.auto._warping import candidate_warps
 from hyperstep.space import Distribution, Space
 
 FloatArray = NDArray[np.float64]
@@ -59,12 +64,10 @@ class AutoEngine:
         *,
         max_model_points: int = 256,
         n_incumbents: int = 5,
-        warping: str = "yj",
         batch: str = "kb",
     ) -> None:
         self.max_model_points = max_model_points
         self.n_incumbents = n_incumbents
-        self.warping = warping
         self.batch = batch
 
     def suggest(
@@ -106,7 +109,10 @@ class AutoEngine:
         known: Sequence[tuple[dict[str, Any], float | None]],
         rng: np.random.Generator,
     ) -> tuple[FloatArray, FloatArray] | None:
-        """Encoded inputs and warped targets for the model, or None with fewer than 2 results."""
+        """Encoded inputs (successes first, then failures) and the successes' values.
+
+        None when fewer than 2 executions succeeded: there is nothing to model yet.
+        """
         ok = [(p, value) for p, v in known if (value := _finite(v)) is not None]
         failed = [p for p, v in known if _finite(v) is None]
         if len(ok) < 2:
@@ -118,12 +124,8 @@ class AutoEngine:
             picks = np.sort(rng.choice(len(rest), self.max_model_points - keep, replace=False))
             ok = ok[:keep] + [rest[i] for i in picks]
         failed = failed[: max(0, self.max_model_points - len(ok))]
-        y = warp(np.array([v for _, v in ok]), self.warping)
-        x = encoder.encode([p for p, _ in ok])
-        if failed:
-            x = np.vstack([x, encoder.encode(failed)])
-            y = np.concatenate([y, np.full(len(failed), float(y.max()))])
-        return x, y
+        x = encoder.encode([p for p, _ in ok] + failed)
+        return x, np.array([v for _, v in ok])
 
     def _bayesian(
         self,
@@ -133,9 +135,9 @@ class AutoEngine:
         seen: set[tuple[Any, ...]],
         pending: Sequence[dict[str, Any]],
         x: FloatArray,
-        y: FloatArray,
+        values: FloatArray,
     ) -> list[FloatArray]:
-        hyper = fit_hyperparameters(x, y, encoder.column_param, encoder.n_params)
+        y, hyper = _fit(encoder, x, values)
         model = GaussianProcess(x, y, hyper, encoder.column_param)
         if pending:
             xp = encoder.encode(pending)
@@ -155,6 +157,24 @@ class AutoEngine:
             if self.batch == "kb":
                 model = model.condition(row[None, :], model.predict(row[None, :])[0])
         return chosen
+
+
+def _fit(encoder: SpaceEncoder, x: FloatArray, values: FloatArray) -> tuple[FloatArray, Hyperparameters]:
+    """The warp of ``values`` under which the GP explains the data best, and its fit.
+
+    Rows of ``x`` past ``len(values)`` are failed executions: they get the worst warped value.
+    """
+    sq = param_sq_dists(x, encoder.column_param, encoder.n_params)
+    n_failed = len(x) - len(values)
+    best: tuple[float, FloatArray, Hyperparameters] | None = None
+    for warped in candidate_warps(values):
+        y = np.concatenate([warped.values, np.full(n_failed, float(warped.values.max()))])
+        hyper, neg_log_post = fit_hyperparameters(sq, y)
+        score = neg_log_post - warped.log_jacobian
+        if best is None or score < best[0]:
+            best = (score, y, hyper)
+    assert best is not None
+    return best[1], best[2]
 
 
 def _finite(value: Any) -> float | None:

@@ -102,17 +102,23 @@ def _neg_log_posterior(
     return nll, grad
 
 
-def fit_hyperparameters(
-    x: FloatArray, y: FloatArray, column_param: NDArray[np.int64], n_params: int
-) -> Hyperparameters:
-    """MAP lengthscales and noise for standardised ``y``, from two deterministic starts."""
-    sq = _param_sq_dists(x, x, column_param, n_params)
+def param_sq_dists(x: FloatArray, column_param: NDArray[np.int64], n_params: int) -> FloatArray:
+    """Per-parameter squared distances between the rows of ``x`` (shared by several fits)."""
+    return _param_sq_dists(x, x, column_param, n_params)
+
+
+def fit_hyperparameters(sq: FloatArray, y: FloatArray) -> tuple[Hyperparameters, float]:
+    """MAP lengthscales and noise for standardised ``y``, and the negative log posterior.
+
+    ``sq`` comes from :func:`param_sq_dists`. Two deterministic starts: the prior's mode, and
+    short lengthscales for landscapes with more structure.
+    """
+    n_params = sq.shape[0]
     prior = _lengthscale_prior(n_params)
     bounds = [tuple(map(math.log, _LENGTHSCALE_BOUNDS))] * n_params + [
         tuple(map(math.log, _NOISE_BOUNDS))
     ]
     best: tuple[float, FloatArray] | None = None
-    # The prior's mode, and a shorter-lengthscale start for landscapes with more structure.
     for start_ls in (prior[0] - prior[1] ** 2, math.log(0.15)):
         theta0 = np.array([start_ls] * n_params + [math.log(1e-3)])
         result = minimize(
@@ -128,7 +134,7 @@ def fit_hyperparameters(
             best = (float(result.fun), np.asarray(result.x, dtype=np.float64))
     assert best is not None
     theta = best[1]
-    return Hyperparameters(np.exp(theta[:n_params]), math.exp(theta[n_params]))
+    return Hyperparameters(np.exp(theta[:n_params]), math.exp(theta[n_params])), best[0]
 
 
 class GaussianProcess:
