@@ -16,21 +16,18 @@ Methods:
 
 Usage (see benchmarks/README.md for the exact command of the published tables)::
 
-    OMP_NUM_THREADS=1 python benchmarks/optimizers.py --seeds 20 --out benchmarks/results/hpo50x5.json
+    python benchmarks/optimizers.py --seeds 20 --out benchmarks/results/hpo50x5.json
     python benchmarks/optimizers.py --report benchmarks/results/hpo50x5.json  # tables only
     python benchmarks/optimizers.py --timing   # engine cost at 50 and 1,000 results
 """
 
 from __future__ import annotations
 
-import os
-
-for _var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
-    os.environ.setdefault(_var, "1")
-
 import argparse
+import importlib
 import json
 import math
+import os
 import sys
 import time
 import warnings
@@ -40,11 +37,13 @@ from typing import Any
 
 import numpy as np
 
+from hyperstep.space import Categorical, Fixed, Integer, LogUniform, Space, Uniform
+
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from problems import PROBLEMS, Problem, get_problem
 
-from problems import PROBLEMS, Problem, get_problem  # noqa: E402
-
-from hyperstep.space import Categorical, Fixed, Integer, LogUniform, Space, Uniform  # noqa: E402
+#: One thread for every numeric library: the protocol's, and fair to every method.
+THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
 
 BUDGET, BATCH, STARTUP = 50, 5, 20
 REFERENCE = "tpe"
@@ -204,7 +203,11 @@ def run_hyperstep(problem: Problem, method: str, seed: int) -> RunResult:
 
     engine = {"auto": "auto", "optuna-hs": "optuna"}[method]
     search = make_search(
-        "bayesian_tpe", problem.space, engine=engine, seed=seed, startup=STARTUP,
+        "bayesian_tpe",
+        problem.space,
+        engine=engine,
+        seed=seed,
+        startup=STARTUP,
         execution_count=BUDGET,
     )
     history: list[tuple[dict[str, Any], float | None]] = []
@@ -224,13 +227,16 @@ def run_hyperstep(problem: Problem, method: str, seed: int) -> RunResult:
 
 def run_engine_direct(problem: Problem, method: str, seed: int) -> RunResult:
     """``AutoEngine`` without the search wrapper (random start-up drawn here): for development."""
-    from hyperstep.search.auto import AutoEngine
 
-    import importlib
+    from hyperstep.search.auto import AutoEngine
 
     for target, value in json.loads(os.environ.get("AUTO_PATCH", "{}")).items():
         module, attr = target.rsplit(".", 1)
-        setattr(importlib.import_module(module), attr, tuple(value) if isinstance(value, list) else value)
+        setattr(
+            importlib.import_module(module),
+            attr,
+            tuple(value) if isinstance(value, list) else value,
+        )
     engine = AutoEngine(**json.loads(os.environ.get("AUTO_KW", "{}")))
     rng = np.random.default_rng(seed)
     history: list[tuple[dict[str, Any], float | None]] = []
@@ -292,7 +298,9 @@ def summarise(results: dict[str, Any]) -> dict[str, Any]:
             if ref is not None and method != REFERENCE:
                 paired = min(len(regrets), len(ref["regrets"]))
                 a, b = regrets[:paired], [float(r) for r in ref["regrets"][:paired]]
-                wins = sum(1.0 if x < y else 0.5 if x == y else 0.0 for x, y in zip(a, b))
+                wins = sum(
+                    1.0 if x < y else 0.5 if x == y else 0.0 for x, y in zip(a, b, strict=True)
+                )
                 row["win_rate"] = wins / paired
                 row["wilcoxon_p"] = _wilcoxon(a, b)
                 ref_median = float(np.median(b))
@@ -456,7 +464,13 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    if any(os.environ.get(var) != "1" for var in THREAD_VARIABLES):
+        # Thread pools are sized at import time: start again with one thread everywhere.
+        env = {**os.environ, **dict.fromkeys(THREAD_VARIABLES, "1")}
+        os.execve(sys.executable, [sys.executable, *sys.argv], env)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawTextHelpFormatter
+    )
     parser.add_argument("--seeds", type=int, default=20)
     parser.add_argument("--problems", default=",".join(PROBLEMS))
     parser.add_argument("--methods", default=",".join(METHODS))

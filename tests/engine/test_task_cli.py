@@ -277,7 +277,7 @@ def test_task_show_and_export(project: Path) -> None:
         (["--param", "x=gaussian(0,1)"], "gaussian"),
         (["--param", "x=uniform(3,1)"], "min"),
         (["--param", "x=uniform(0,1,step=0)"], "step"),
-        (["--param", "opt=categorical()"], "items"),
+        (["--param", "opt=categorical()"], "categorical"),
         (["--param", "nope=uniform(0,1)"], "nope"),
         (["--execution-count", "", "--param", "x=uniform(0,1)"], "execution"),
         (["--stop-condition", "objective >", "--param", "x=uniform(0,1)"], "stop-condition"),
@@ -326,8 +326,8 @@ STOP_PROJECT = """
     stop-condition: objective < 1.5
     parameters:
       - name: x
-        style: multiple
-        rules: {items: [1.0, 1.0]}
+        style: random
+        rules: {distribution: uniform, min: 0.999, max: 1.0}
 """
 
 
@@ -342,7 +342,7 @@ def test_stop_condition_stops_the_task_and_running_executions(make_project) -> N
     assert task["stopped_by_execution"] in (1, 2)
     assert "objective < 1.5" in task["status_detail"]
     execs = _executions(project)
-    # x=1 gives objective 0 on the last epoch (2 + 1 + 0): the first two executions meet it,
+    # x≈1 gives objective ≈0 on the last epoch (2, 1, 0): the first two executions meet it,
     # then the programs would hold for 60 s; they are stopped instead, and nothing new starts.
     assert len(execs) == 2
     assert {e["status"] for e in execs} <= {"stopped", "complete"}

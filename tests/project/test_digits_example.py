@@ -33,6 +33,7 @@ def run_step(
         "VH_OUTPUTS_DIR": str(outputs),
         "VH_REPOSITORY_DIR": str(digits),
         "PYTHONUNBUFFERED": "1",
+        "PYTHONDONTWRITEBYTECODE": "1",
     }
     result = subprocess.run(
         ["/bin/sh", "-c", command], cwd=digits, env=env, capture_output=True, text=True, timeout=120

@@ -37,7 +37,9 @@ def _loss(point: dict[str, Any]) -> float:
     )
 
 
-def _history(space: Space, size: int, seed: int, fail_every: int = 0) -> list[tuple[dict, float | None]]:
+def _history(
+    space: Space, size: int, seed: int, fail_every: int = 0
+) -> list[tuple[dict, float | None]]:
     rng = np.random.default_rng(seed)
     history: list[tuple[dict, float | None]] = []
     for i in range(size):

@@ -149,15 +149,16 @@ class TaskRunner:
             self.total = len(points)
         else:
             self.space = build_space(spec, self.step)
-            self.total = int(spec.execution_count or 0)
             self.search = make_search(
                 spec.type.value,
                 self.space,
                 engine=spec.engine or "optuna",
                 seed=self.seed,
                 startup=STARTUP,
-                execution_count=self.total,
+                execution_count=int(spec.execution_count or 0),
             )
+            # In a finite space a search never repeats a point, so it may run fewer.
+            self.total = int(self.search.total or spec.execution_count or 0)
         batch = spec.execution_batch_size or (os.cpu_count() or 2)
         cap = batch
         if spec.maximum_queued_executions:

@@ -23,7 +23,7 @@ def blueprint_spec(project: Project, name: str, **overrides: Any) -> TaskSpec:
     call :func:`hyperstep.taskspec.validate_task_spec` with the step.
     """
     task = project.blueprint(name)
-    spec = task_to_spec(task, where=f"task {name!r}")
+    spec = task_to_spec(task)
     changes: dict[str, Any] = {}
     for key, value in overrides.items():
         if value is None:
@@ -42,9 +42,9 @@ def blueprint_spec(project: Project, name: str, **overrides: Any) -> TaskSpec:
     return dataclasses.replace(spec, **changes)
 
 
-def task_to_spec(task: Task, *, where: str) -> TaskSpec:
+def task_to_spec(task: Task) -> TaskSpec:
     """A valohai-yaml ``Task`` as a spec; a type hyperstep cannot run is a ValidationError."""
-    task_type = _task_type(task.type.value, where=where)
+    task_type = _task_type(task.type.value)
     parameters: dict[str, Variant] = {
         vp.name: (vp.style.value, dict(vp.rules or {})) for vp in task.parameters
     }
@@ -71,15 +71,16 @@ def task_to_spec(task: Task, *, where: str) -> TaskSpec:
     )
 
 
-def _task_type(text: str, *, where: str | None = None) -> TaskType:
+def _task_type(text: str) -> TaskType:
     try:
         return TaskType.parse(text)
     except ValueError as err:
-        prefix = f"{where}: " if where else ""
         if text.strip().lower() == "distributed":
-            message = f"{prefix}hyperstep does not run distributed tasks"
+            message = (
+                "hyperstep does not run distributed tasks (their executions talk to each other)"
+            )
         else:
-            message = f"{prefix}{err}"
+            message = str(err)
         raise ValidationError(message, field="type") from None
 
 

@@ -86,7 +86,7 @@ def lint(path: Path | str) -> list[LintMessage]:
     if data is None:
         return []
     try:
-        check_top_level(data, file_path.name)
+        check_top_level(data, None)
     except ConfigError as err:
         return [LintMessage("error", str(err), 1)]
 
@@ -217,9 +217,13 @@ class _Linter:
         for name, task in self.config.tasks.items():
             try:
                 yield from self._blueprint(name, task)
-            except PARSE_ERRORS:
-                if self.strict:
-                    raise
+            except PARSE_ERRORS as err:
+                if self.strict:  # after schema errors, a crash here is expected noise
+                    yield LintMessage(
+                        "error",
+                        f"task {name!r} could not be checked: {err}",
+                        self.line("task", name),
+                    )
 
     def _blueprint(self, name: str, task: Task) -> Iterator[LintMessage]:
         label = f"task {name!r}"
@@ -233,9 +237,9 @@ class _Linter:
             )
             return
         try:
-            spec = task_to_spec(task, where=label)
+            spec = task_to_spec(task)
         except ValidationError as err:
-            yield LintMessage("warning", str(err), self.line("task", name, "type"))
+            yield LintMessage("warning", f"{label}: {err}", self.line("task", name, "type"))
             spec = None
         for position, variant in enumerate(task.parameters):
             param = step.parameters.get(variant.name)

@@ -167,7 +167,7 @@ def load_project(root: Path | str, config: str = "valohai.yaml") -> Project:
     )
 
 
-def check_top_level(data: Any, display: str) -> None:
+def check_top_level(data: Any, display: str | None) -> None:
     """valohai.yaml is a list of one-key mappings; say so plainly when it is not."""
     if not isinstance(data, list):
         kind = type(data).__name__

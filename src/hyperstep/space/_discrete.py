@@ -118,7 +118,13 @@ class Categorical(Distribution):
                 )
         if not isinstance(ordered, bool):
             raise SpaceError(f"ordered must be true or false, not {ordered!r}")
-        object.__setattr__(self, "choices", tuple(plain(choice) for choice in choices))
+        unique: list[Any] = []
+        for choice in (plain(c) for c in choices):
+            # A repeated item would make a point look unseen while it was run (and a grid run
+            # it twice), so the support keeps each value once, in first-seen order.
+            if not any(same_value(choice, kept) for kept in unique):
+                unique.append(choice)
+        object.__setattr__(self, "choices", tuple(unique))
         object.__setattr__(self, "ordered", ordered)
 
     def __eq__(self, other: object) -> bool:

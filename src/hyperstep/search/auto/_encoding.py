@@ -39,7 +39,9 @@ _ONE_HOT = 1.0 / math.sqrt(2.0)
 
 def _decimal_lattice(low: float, step: float, k: int) -> float:
     """``low + k·step`` computed in decimal, so ``0 + 7·0.05`` is ``0.35`` like the space's own."""
-    exact = _DECIMAL.add(Decimal(repr(float(low))), _DECIMAL.multiply(Decimal(k), Decimal(repr(float(step)))))
+    exact = _DECIMAL.add(
+        Decimal(repr(float(low))), _DECIMAL.multiply(Decimal(k), Decimal(repr(float(step))))
+    )
     return float(exact)
 
 
@@ -217,7 +219,9 @@ class LogIntegerDimension(Dimension):
         return self.high_int - self.low_int + 1
 
     def grid(self) -> FloatArray:
-        return self._coordinate(np.arange(self.low_int, self.high_int + 1, dtype=np.float64))[:, None]
+        return self._coordinate(np.arange(self.low_int, self.high_int + 1, dtype=np.float64))[
+            :, None
+        ]
 
 
 class SteppedLogDimension(Dimension):
@@ -280,7 +284,8 @@ class OneHotDimension(Dimension):
 
     def encode(self, value: Any) -> FloatArray:
         index = next(i for i, choice in enumerate(self.choices) if _same(choice, value))
-        return self._hot(np.array([index]))[0]
+        block: FloatArray = self._hot(np.array([index]))[0]
+        return block
 
     def decode(self, block: FloatArray) -> Any:
         return self.choices[int(np.argmax(block))]
@@ -367,7 +372,9 @@ class SpaceEncoder:
             dim = _dimension(name, dist)
             if dim is None:
                 values = dist.values()
-                self.constants[name] = values[0] if values else dist.sample(np.random.default_rng(0))
+                self.constants[name] = (
+                    values[0] if values else dist.sample(np.random.default_rng(0))
+                )
             else:
                 self.dimensions.append(dim)
         self.slices: list[slice] = []
@@ -442,7 +449,9 @@ class SpaceEncoder:
 
     def key(self, row: FloatArray) -> tuple[Any, ...]:
         """Identity of the point a snapped row decodes to (for de-duplication)."""
-        return tuple(dim.key(row[cols]) for dim, cols in zip(self.dimensions, self.slices, strict=True))
+        return tuple(
+            dim.key(row[cols]) for dim, cols in zip(self.dimensions, self.slices, strict=True)
+        )
 
     def grid(self) -> FloatArray:
         """Every point of a finite space as snapped rows (the caller bounds ``size``)."""

@@ -159,7 +159,9 @@ class AutoEngine:
         return chosen
 
 
-def _fit(encoder: SpaceEncoder, x: FloatArray, values: FloatArray) -> tuple[FloatArray, Hyperparameters]:
+def _fit(
+    encoder: SpaceEncoder, x: FloatArray, values: FloatArray
+) -> tuple[FloatArray, Hyperparameters]:
     """The warp of ``values`` under which the GP explains the data best, and its fit.
 
     Rows of ``x`` past ``len(values)`` are failed executions: they get the worst warped value.
@@ -193,7 +195,8 @@ def _in_space(space: Mapping[str, Distribution], point: Mapping[str, Any]) -> bo
 def _first_unseen(
     encoder: SpaceEncoder, candidates: FloatArray, seen: set[tuple[Any, ...]]
 ) -> FloatArray | None:
-    for row in candidates:
+    for index in range(len(candidates)):
+        row: FloatArray = candidates[index]
         if encoder.key(row) not in seen:
             return row
     return None

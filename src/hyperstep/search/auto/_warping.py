@@ -35,7 +35,7 @@ FloatArray = NDArray[np.float64]
 #: Yeo-Johnson exponents: at most 1 (only compress the bad tail), not below -3 (noise).
 _LAMBDA_BOUNDS = (-3.0, 1.0)
 #: Offsets of the log warps, as fractions of (median − min).
-_LOG_OFFSETS = (0.01, 0.1, 1.0)
+_LOG_OFFSETS = (0.1, 1.0)
 
 
 @dataclass(frozen=True)
