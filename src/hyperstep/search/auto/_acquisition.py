@@ -50,11 +50,11 @@ class AcquisitionSearch:
         self,
         encoder: SpaceEncoder,
         rng: np.random.Generator,
-        n_random: int = 1024,
-        n_local: int = 512,
+        n_random: int = 512,
+        n_local: int = 256,
         n_starts: int = 8,
-        rounds: tuple[float, ...] = (0.2, 0.1, 0.05, 0.02, 0.01),
-        n_moves: int = 48,
+        rounds: tuple[float, ...] = (0.2, 0.07, 0.02, 0.007),
+        n_moves: int = 32,
     ) -> None:
         self.encoder = encoder
         self.rng = rng

@@ -34,6 +34,7 @@ from numpy.typing import NDArray
 from hyperstep.search.auto._acquisition import AcquisitionSearch
 from hyperstep.search.auto._encoding import SpaceEncoder
 from hyperstep.search.auto._gp import (
+    SHORT_START,
     GaussianProcess,
     Hyperparameters,
     fit_hyperparameters,
@@ -62,7 +63,7 @@ class AutoEngine:
     def __init__(
         self,
         *,
-        max_model_points: int = 256,
+        max_model_points: int = 128,
         n_incumbents: int = 5,
         batch: str = "kb",
     ) -> None:
@@ -168,15 +169,20 @@ def _fit(
     """
     sq = param_sq_dists(x, encoder.column_param, encoder.n_params)
     n_failed = len(x) - len(values)
-    best: tuple[float, FloatArray, Hyperparameters] | None = None
+    best: tuple[float, float, FloatArray, Hyperparameters] | None = None
     for warped in candidate_warps(values):
         y = np.concatenate([warped.values, np.full(n_failed, float(warped.values.max()))])
         hyper, neg_log_post = fit_hyperparameters(sq, y)
         score = neg_log_post - warped.log_jacobian
         if best is None or score < best[0]:
-            best = (score, y, hyper)
+            best = (score, warped.log_jacobian, y, hyper)
     assert best is not None
-    return best[1], best[2]
+    # A second start for the chosen warp only: short lengthscales, in case of more structure.
+    _score, log_jacobian, y, hyper = best
+    other, neg_log_post = fit_hyperparameters(sq, y, start=SHORT_START)
+    if neg_log_post - log_jacobian < best[0]:
+        hyper = other
+    return y, hyper
 
 
 def _finite(value: Any) -> float | None:
