@@ -118,9 +118,9 @@ def run_optuna(problem: Problem, method: str, seed: int) -> RunResult:
     for _ in range(BUDGET // BATCH):
         trials = []
         for _ in range(BATCH):
-            start = time.perf_counter()
+            start = time.process_time()
             trial = study.ask(fixed_distributions=dists)
-            elapsed = 1000 * (time.perf_counter() - start)
+            elapsed = 1000 * (time.process_time() - start)
             if len(values) + len(trials) >= STARTUP:
                 ms.append(elapsed)
             trials.append(trial)
@@ -175,11 +175,11 @@ def run_hyperopt(problem: Problem, method: str, seed: int) -> RunResult:
         for _ in range(BATCH):
             # One suggestion at a time, the earlier ones of the batch inserted as running
             # trials: how hyperopt itself runs asynchronous workers.
-            start = time.perf_counter()
+            start = time.process_time()
             [doc] = tpe.suggest(
                 trials.new_trial_ids(1), domain, trials, int(rng.integers(2**31 - 1))
             )
-            elapsed = 1000 * (time.perf_counter() - start)
+            elapsed = 1000 * (time.process_time() - start)
             if len(values) + len(docs) >= STARTUP:
                 ms.append(elapsed)
             trials.insert_trial_docs([doc])
@@ -213,9 +213,9 @@ def run_hyperstep(problem: Problem, method: str, seed: int) -> RunResult:
     history: list[tuple[dict[str, Any], float | None]] = []
     ms: list[float] = []
     for _ in range(BUDGET // BATCH):
-        start = time.perf_counter()
+        start = time.process_time()
         points = search.propose(history, BATCH)
-        elapsed = 1000 * (time.perf_counter() - start)
+        elapsed = 1000 * (time.process_time() - start)
         if len(history) >= STARTUP:
             ms.extend([elapsed / BATCH] * BATCH)
         assert len(points) == BATCH, points
@@ -245,9 +245,9 @@ def run_engine_direct(problem: Problem, method: str, seed: int) -> RunResult:
         if len(history) < STARTUP:
             points = [problem.space.sample(rng) for _ in range(BATCH)]
         else:
-            start = time.perf_counter()
+            start = time.process_time()
             points = engine.suggest(problem.space, history, BATCH, [], seed)
-            ms.extend([1000 * (time.perf_counter() - start) / BATCH] * BATCH)
+            ms.extend([1000 * (time.process_time() - start) / BATCH] * BATCH)
         for point in points:
             assert problem.space.contains(point), point
             history.append((point, problem.objective(point)))
@@ -401,9 +401,9 @@ def timing(repeats: int = 5) -> dict[str, Any]:
             history.append((point, value if rng.random() > 0.05 else None))
         times = []
         for seed in range(repeats):
-            start = time.perf_counter()
+            start = time.process_time()
             engine.suggest(space, history, n, [], seed)
-            times.append(1000 * (time.perf_counter() - start))
+            times.append(1000 * (time.process_time() - start))
         out[f"{size}x{n}"] = {"history": size, "n": n, "median_ms": float(np.median(times))}
     return out
 
@@ -440,7 +440,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             if done is not None and len(done["regrets"]) >= len(seeds):
                 continue
             regrets, ms, traces = [], [], []
-            start = time.perf_counter()
+            start = time.process_time()
             for seed in seeds:
                 values, run_ms = RUNNERS[method](problem, method, seed)
                 trace = np.minimum.accumulate([problem.regret(v) for v in values]).tolist()
@@ -454,7 +454,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             }
             print(
                 f"{name:18s} {method:10s} median regret {np.median(regrets):.4g} "
-                f"({time.perf_counter() - start:.0f} s)",
+                f"({time.process_time() - start:.0f} s)",
                 flush=True,
             )
             tmp = out.with_suffix(".tmp")

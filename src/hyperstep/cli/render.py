@@ -59,13 +59,19 @@ def best_table(ctx: Context, task: TaskRecord, *, top: int = 10) -> Table:
     spec = TaskSpec.from_json(task.spec)
     ranked = ranked_executions(ctx, task)[:top]
     table = Table(title=f"Best executions of task !{task.counter}", show_lines=False)
-    names = list(ranked[0][0].parameters) if ranked else []
+    width = dict(no_wrap=True, overflow="fold")
+    # Only what the task varies: the fixed parameters are the same on every row.
+    names = [n for n in spec.parameters] or (
+        sorted({k for r, _ in ranked for k in r.parameters}) if ranked else []
+    )
+    if spec.parameter_sets:
+        names = sorted({k for s in spec.parameter_sets for k in s})
     table.add_column("rank", justify="right")
     table.add_column("#", justify="right")
     if spec.optimization_target_metric:
-        table.add_column(spec.optimization_target_metric, justify="right")
+        table.add_column(spec.optimization_target_metric, justify="right", **width)
     for name in names:
-        table.add_column(name, justify="right")
+        table.add_column(name, justify="right", **width)
     table.add_column("duration", justify="right")
     for rank, (record, _value) in enumerate(ranked, start=1):
         row = [str(rank), f"#{record.counter}"]
@@ -84,3 +90,19 @@ def describe_space(spec: TaskSpec, info: dict[str, Any]) -> Table:
     for name, text in info["parameters"].items():
         table.add_row(name, text)
     return table
+
+
+def best_line(ctx: Context, task: TaskRecord) -> str | None:
+    """One line a user can copy: the best execution and its parameters."""
+    spec = TaskSpec.from_json(task.spec)
+    ranked = ranked_executions(ctx, task)
+    if not ranked:
+        return None
+    record, _ = ranked[0]
+    metric = spec.optimization_target_metric or ""
+    names = list(spec.parameters) or list(record.parameters)
+    params = " ".join(f"--{n}={record.parameters.get(n)}" for n in names)
+    return (
+        f"Best: #{record.counter} {metric}={fmt_value(record.cumulative_metadata.get(metric))} "
+        f"with {params}"
+    )

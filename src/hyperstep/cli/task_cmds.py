@@ -11,7 +11,7 @@ from rich.console import Console
 from rich.table import Table
 
 from hyperstep.cli.common import Settings, fmt_time, fmt_value, json_option, pass_settings, print_json
-from hyperstep.cli.render import ProgressDisplay, best_table, describe_space
+from hyperstep.cli.render import ProgressDisplay, best_line, best_table, describe_space
 from hyperstep.errors import ValidationError
 from hyperstep.model import OnChildError, TaskStatus, TaskType
 from hyperstep.service import (
@@ -60,6 +60,9 @@ def _run_and_report(ctx: Context, task: Any, *, as_json: bool, quiet: bool) -> N
         out = Console()
         if spec.optimization_target_metric:
             out.print(best_table(ctx, task))
+            line = best_line(ctx, task)
+            if line:
+                out.print(line, highlight=False, markup=False, soft_wrap=True)
         detail = f" ({task.status_detail})" if task.status_detail else ""
         summary = ctx.store.task_status_summary(task.id)
         counts = ", ".join(

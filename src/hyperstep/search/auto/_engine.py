@@ -90,43 +90,42 @@ class AutoEngine:
         rng = np.random.default_rng([abs(int(seed)) % 2**63, len(history), len(pending)])
         known = [(p, v) for p, v in history if _in_space(space, p)]
         pending_points = [p for p in pending if _in_space(space, p)]
-        seen: set[tuple[Any, ...]] = set()
-        for point in itertools.chain((p for p, _ in known), pending_points):
-            seen.add(encoder.key(encoder.encode([point])[0]))
-
         if encoder.n_params == 0:
             return [encoder.decode(np.zeros(0)) for _ in range(n)]
 
-        rows = self._model_rows(encoder, known, rng)
+        x_known = encoder.encode([p for p, _ in known])
+        x_pending = encoder.encode(pending_points)
+        seen = {encoder.key(row) for row in itertools.chain(x_known, x_pending)}
+        rows = self._model_rows(x_known, [_finite(v) for _, v in known], rng)
         if rows is None:
             chosen = _random_unseen(encoder, rng, n, seen)
         else:
-            chosen = self._bayesian(encoder, rng, n, seen, pending_points, *rows)
+            chosen = self._bayesian(encoder, rng, n, seen, x_pending, *rows)
         return [encoder.decode(row) for row in chosen]
 
     def _model_rows(
-        self,
-        encoder: SpaceEncoder,
-        known: Sequence[tuple[dict[str, Any], float | None]],
-        rng: np.random.Generator,
+        self, x: FloatArray, values: Sequence[float | None], rng: np.random.Generator
     ) -> tuple[FloatArray, FloatArray] | None:
-        """Encoded inputs (successes first, then failures) and the successes' values.
+        """The rows the model is fitted on (successes first, then failures), and the values.
 
-        None when fewer than 2 executions succeeded: there is nothing to model yet.
+        Above ``max_model_points``, the model keeps the best successes, an even random sample
+        of the other ones, and at most a quarter of failures. None when fewer than 2
+        executions succeeded: there is nothing to model yet.
         """
-        ok = [(p, value) for p, v in known if (value := _finite(v)) is not None]
-        failed = [p for p, v in known if _finite(v) is None]
+        ok = [i for i, v in enumerate(values) if v is not None]
+        failed = [i for i, v in enumerate(values) if v is None]
         if len(ok) < 2:
             return None
-        ok.sort(key=lambda item: item[1])
-        if len(ok) > self.max_model_points:
-            keep = self.max_model_points // 2
-            rest = ok[keep:]
-            picks = np.sort(rng.choice(len(rest), self.max_model_points - keep, replace=False))
-            ok = ok[:keep] + [rest[i] for i in picks]
-        failed = failed[: max(0, self.max_model_points - len(ok))]
-        x = encoder.encode([p for p, _ in ok] + failed)
-        return x, np.array([v for _, v in ok])
+        limit = self.max_model_points
+        failed = failed[: min(len(failed), max(limit // 4, limit - len(ok)))]
+        ok.sort(key=lambda i: (values[i], i))
+        room = limit - len(failed)
+        if len(ok) > room:
+            keep = room // 2
+            picks = np.sort(rng.choice(len(ok) - keep, room - keep, replace=False))
+            ok = ok[:keep] + [ok[keep + int(i)] for i in picks]
+        y = np.array([values[i] for i in ok], dtype=np.float64)
+        return x[ok + failed], y
 
     def _bayesian(
         self,
@@ -134,15 +133,14 @@ class AutoEngine:
         rng: np.random.Generator,
         n: int,
         seen: set[tuple[Any, ...]],
-        pending: Sequence[dict[str, Any]],
+        x_pending: FloatArray,
         x: FloatArray,
         values: FloatArray,
     ) -> list[FloatArray]:
         y, hyper = _fit(encoder, x, values)
         model = GaussianProcess(x, y, hyper, encoder.column_param)
-        if pending:
-            xp = encoder.encode(pending)
-            model = model.condition(xp, model.predict(xp)[0])
+        if len(x_pending):
+            model = model.condition(x_pending, model.predict(x_pending)[0])
         best = float(y.min())
         incumbents = x[np.argsort(y, kind="stable")[: self.n_incumbents]]
         search = AcquisitionSearch(encoder, rng)
