@@ -24,7 +24,6 @@ Usage (see benchmarks/README.md for the exact command of the published tables)::
 from __future__ import annotations
 
 import argparse
-import importlib
 import json
 import math
 import os
@@ -230,14 +229,7 @@ def run_engine_direct(problem: Problem, method: str, seed: int) -> RunResult:
 
     from hyperstep.search.auto import AutoEngine
 
-    for target, value in json.loads(os.environ.get("AUTO_PATCH", "{}")).items():
-        module, attr = target.rsplit(".", 1)
-        setattr(
-            importlib.import_module(module),
-            attr,
-            tuple(value) if isinstance(value, list) else value,
-        )
-    engine = AutoEngine(**json.loads(os.environ.get("AUTO_KW", "{}")))
+    engine = AutoEngine()
     rng = np.random.default_rng(seed)
     history: list[tuple[dict[str, Any], float | None]] = []
     ms: list[float] = []

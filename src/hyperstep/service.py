@@ -54,7 +54,7 @@ def make_executor(name: str | None = None, **options: Any) -> Executor:
     if name == "local":
         from hyperstep.executors.local import LocalExecutor
 
-        return LocalExecutor()
+        return LocalExecutor(wait_started=False)
     if name == "dask":
         try:
             from hyperstep.executors.dask import DaskExecutor  # type: ignore[import-not-found]
@@ -135,7 +135,7 @@ def run_execution(
             sup.refresh_stop_requests()
             sup.poll()
             if sup.live:
-                time.sleep(poll_interval)
+                sup.wait(poll_interval)
     finally:
         if previous is not None:
             signal.signal(signal.SIGINT, previous)

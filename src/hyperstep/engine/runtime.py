@@ -19,12 +19,15 @@ _SCRUBBED_PREFIXES = ("HYPERSTEP_TOKEN",)
 
 
 def write_json_atomic(path: Path, data: Any) -> None:
-    """Write JSON so that a reader never sees half a file (temporary name, fsync, rename)."""
+    """Write JSON so that a reader never sees half a file (temporary name, then rename).
+
+    No fsync: these files are rewritten before every launch, so a power cut can cost nothing
+    that the next launch does not recreate, and an fsync per file costs milliseconds per
+    execution.
+    """
     tmp = path.with_name(f".{path.name}.tmp")
     with open(tmp, "w", encoding="utf-8") as fh:
         json.dump(data, fh, indent=2, sort_keys=True, default=str)
-        fh.flush()
-        os.fsync(fh.fileno())
     os.replace(tmp, path)
 
 

@@ -49,6 +49,7 @@ class Live:
     started: float = field(default_factory=time.monotonic)
     stop_requested: bool = False
     stop_sent: float | None = None
+    pid_known: bool = False
     cumulative: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -129,6 +130,7 @@ class Supervisor:
             host=info.host if info else None,
         )
         live = Live(record=record, ref=dict(ref), tail=OutputTail(exec_dir))
+        live.pid_known = info is not None
         self.live[record.id] = live
         return live
 
@@ -236,6 +238,8 @@ class Supervisor:
         finished: list[Finished] = []
         for live in list(self.live.values()):
             state = self.executor.state(live.ref)
+            if not live.pid_known:
+                self._record_pid(live)
             for event in self.pump(live):
                 if on_event is not None:
                     on_event(live, event)
@@ -244,6 +248,17 @@ class Supervisor:
                 continue
             finished.append(self._finish(live, state, on_event))
         return finished
+
+    def _record_pid(self, live: Live) -> None:
+        """Store the pid and host once the runner has written them (launch does not wait)."""
+        info = self.executor.child_info(live.ref)
+        if info is not None:
+            live.pid_known = True
+            self.store.update_execution(live.record.id, pid=info.child_pid, host=info.host)
+
+    def wait(self, timeout: float) -> None:
+        """Sleep between turns; the executor may wake us early when a process exits."""
+        self.executor.wait(timeout)
 
     def _finish(
         self,
@@ -258,6 +273,8 @@ class Supervisor:
                     on_event(live, event)
             if live.tail.offsets == before:
                 break
+        if not live.pid_known:
+            self._record_pid(live)
         del self.live[live.record.id]
         info = self.executor.exit_info(live.ref) if state == "exited" else None
         current = self.store.get_execution(id=live.record.id)

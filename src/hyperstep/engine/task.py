@@ -235,7 +235,7 @@ class TaskRunner:
             if not self.sup.live and (self.stopping or (not pending and self._all_proposed())):
                 break
             self._report()
-            time.sleep(self.poll_interval)
+            self.sup.wait(self.poll_interval)
         return self._conclude(pending)
 
     def _reconcile(self) -> list[ExecutionRecord]:

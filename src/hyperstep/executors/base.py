@@ -204,6 +204,12 @@ class Executor(abc.ABC):
         """
         return None
 
+    def wait(self, timeout: float) -> None:
+        """Sleep up to ``timeout`` seconds between engine turns; may wake early on an exit."""
+        import time
+
+        time.sleep(timeout)
+
     def cleanup_lost(self, ref: RunRef) -> None:  # noqa: B027 - optional hook, no-op default
         """Kill whatever remains of a ``lost`` run, so that a retry never overlaps it."""
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import select
 import signal
 import socket
 import subprocess
@@ -53,6 +54,10 @@ class LocalExecutor(Executor):
         grace: the default seconds between SIGTERM and SIGKILL when the shim is signalled
             without a stop request (``stop`` passes its own).
         startup_timeout: how long ``launch`` waits for the shim to start the command.
+        wait_started: whether ``launch`` returns only once the command has started
+            (``pid.json`` written). The engine passes ``False``: it needs no pid to go on,
+            reads ``pid.json`` on a later turn, and so launches a batch without waiting for
+            each shim's interpreter to start. A starting shim counts as ``running``.
     """
 
     kind = "local"
@@ -63,8 +68,10 @@ class LocalExecutor(Executor):
         *,
         grace: float = 10.0,
         startup_timeout: float = 60.0,
+        wait_started: bool = True,
     ) -> None:
         self.python = python
+        self.wait_started = wait_started
         self.grace = grace
         self.startup_timeout = startup_timeout
         # Shims this process started: polled so that they never stay zombies.
@@ -112,7 +119,8 @@ class LocalExecutor(Executor):
             )
         with self._lock:
             self._shims[proc.pid] = proc
-        self._wait_started(exec_dir, proc)
+        if self.wait_started:
+            self._wait_started(exec_dir, proc)
         return {
             "kind": self.kind,
             "exec_dir": str(exec_dir),
@@ -130,7 +138,39 @@ class LocalExecutor(Executor):
         # The shim writes exit.json before its lock goes: look again, it may just have ended.
         if (exec_dir / files.EXIT).exists():
             return "exited"
+        if self._starting(ref):
+            return "running"
+        if (exec_dir / files.EXIT).exists():
+            return "exited"
         return "lost"
+
+    def wait(self, timeout: float) -> None:
+        """Sleep up to ``timeout`` seconds, waking as soon as a shim of this process exits.
+
+        The engine calls this between turns: a short execution frees its slot at once instead
+        of at the next polling tick (pidfds on Linux; a plain sleep elsewhere).
+        """
+        with self._lock:
+            procs = [p for p in self._shims.values() if p.returncode is None]
+        fds: list[int] = []
+        try:
+            for proc in procs:
+                with contextlib.suppress(OSError, AttributeError):
+                    fds.append(os.pidfd_open(proc.pid))
+            if not fds:
+                time.sleep(timeout)
+                return
+            select.select(fds, [], [], timeout)
+        finally:
+            for fd in fds:
+                os.close(fd)
+
+    def _starting(self, ref: RunRef) -> bool:
+        """A shim this process started that is still alive but has not taken its lock yet."""
+        shim_pid = ref.get("shim_pid")
+        with self._lock:
+            proc = self._shims.get(shim_pid) if isinstance(shim_pid, int) else None
+        return proc is not None and proc.poll() is None
 
     def exit_info(self, ref: RunRef) -> ExitInfo | None:
         return files.read_exit_info(_exec_dir(ref))

@@ -43,6 +43,10 @@ def log_expected_improvement(mean: FloatArray, std: FloatArray, best: float) -> 
     return out + np.log(std)
 
 
+#: Step sizes (fractions of each axis) of the moves around the incumbents.
+_LOCAL_SCALES = (0.003, 0.01, 0.03, 0.1, 0.3)
+
+
 class AcquisitionSearch:
     """Finds the snapped point of highest log-EI, given a fitted model and the incumbents."""
 
@@ -51,9 +55,9 @@ class AcquisitionSearch:
         encoder: SpaceEncoder,
         rng: np.random.Generator,
         n_random: int = 512,
-        n_local: int = 256,
+        n_local: int = 320,
         n_starts: int = 8,
-        rounds: tuple[float, ...] = (0.2, 0.07, 0.02, 0.007),
+        rounds: tuple[float, ...] = (0.2, 0.07, 0.02, 0.007, 0.002),
         n_moves: int = 32,
     ) -> None:
         self.encoder = encoder
@@ -64,14 +68,15 @@ class AcquisitionSearch:
     def ranked(
         self, model: GaussianProcess, best: float, incumbents: FloatArray
     ) -> tuple[FloatArray, FloatArray]:
-        """Candidates (snapped, unique rows) and their log-EI, best first."""
+        """Candidates (snapped rows) and their log-EI, best first."""
         enc, rng = self.encoder, self.rng
         pools = [enc.sample(rng, self.n_random)]
         if len(incumbents):
-            seeds = incumbents[rng.integers(0, len(incumbents), self.n_local)]
-            scales = rng.choice(np.array([0.01, 0.03, 0.1, 0.3]), size=1)[0]
-            pools.append(enc.perturb(seeds, float(scales), rng))
-            pools.append(enc.perturb(seeds, 0.05, rng, n_changed=1.0))
+            # Moves of every size around the best observed points, one parameter or a few.
+            per_scale = max(1, self.n_local // len(_LOCAL_SCALES))
+            for scale in _LOCAL_SCALES:
+                seeds = incumbents[rng.integers(0, len(incumbents), per_scale)]
+                pools.append(enc.perturb(seeds, scale, rng, n_changed=1.0 + 2.0 * scale))
         cand = np.vstack(pools)
         score = self._score(model, best, cand)
         # Shrinking local moves around the best few candidates.

@@ -65,11 +65,9 @@ class AutoEngine:
         *,
         max_model_points: int = 128,
         n_incumbents: int = 5,
-        batch: str = "kb",
     ) -> None:
         self.max_model_points = max_model_points
         self.n_incumbents = n_incumbents
-        self.batch = batch
 
     def suggest(
         self,
@@ -153,8 +151,7 @@ class AutoEngine:
                 row = fallback[0] if fallback else candidates[0]
             seen.add(encoder.key(row))
             chosen.append(row)
-            if self.batch == "kb":
-                model = model.condition(row[None, :], model.predict(row[None, :])[0])
+            model = model.condition(row[None, :], model.predict(row[None, :])[0])
         return chosen
 
 
