@@ -15,6 +15,7 @@ from hyperstep import __version__
 from hyperstep.cli.common import Settings
 from hyperstep.cli.exec_cmds import exec_group
 from hyperstep.cli.lint_cmd import lint
+from hyperstep.cli.serve_cmd import serve
 from hyperstep.cli.task_cmds import task_group
 from hyperstep.errors import HyperstepError
 
@@ -47,6 +48,7 @@ def cli(ctx: click.Context, project_dir: str | None, store_url: str | None, conf
 cli.add_command(lint)
 cli.add_command(exec_group)
 cli.add_command(task_group)
+cli.add_command(serve)
 
 
 def main(argv: list[str] | None = None) -> None:
