@@ -142,7 +142,11 @@ def proposal_times(sizes: list[int], engines: list[str]) -> list[dict[str, Any]]
         for engine in engines:
             try:
                 search = make_search(
-                    "bayesian_tpe", space, engine=engine, seed=0, startup=20,
+                    "bayesian_tpe",
+                    space,
+                    engine=engine,
+                    seed=0,
+                    startup=20,
                     execution_count=n + 5,
                 )
             except Exception as exc:  # an engine that is not installed
@@ -154,9 +158,7 @@ def proposal_times(sizes: list[int], engines: list[str]) -> list[dict[str, Any]]
                 batch = search.propose(history, 5)
                 times.append(time.perf_counter() - started)
                 assert len(batch) == 5
-            rows.append(
-                {"history": n, "engine": engine, "batch5_s": statistics.median(times)}
-            )
+            rows.append({"history": n, "engine": engine, "batch5_s": statistics.median(times)})
     return rows
 
 
@@ -187,7 +189,9 @@ def resume_memory(n: int) -> dict[str, Any]:
             "name": "big",
             "step": "obj",
             "type": "bayesian_tpe",
-            "parameters": {"x": {"style": "random", "rules": {"distribution": "uniform", "min": 0, "max": 1}}},
+            "parameters": {
+                "x": {"style": "random", "rules": {"distribution": "uniform", "min": 0, "max": 1}}
+            },
             "execution_count": n + 5,
             "execution_batch_size": 5,
             "optimization_target_metric": "v",
@@ -271,16 +275,20 @@ def main() -> None:
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(results, indent=2), encoding="utf-8")
     r = results["runner"]
-    print(f"| runner | executions | wall (s) |\n|---|---|---|")
+    print("| runner | executions | wall (s) |\n|---|---|---|")
     print(f"| hyperstep task run (batch 2) | {r['executions']} | {r['hyperstep']['wall_s']:.1f} |")
     print(f"| xargs -P 2 | {r['executions']} | {r['xargs']['wall_s']:.1f} |")
-    print(f"\nratio hyperstep / xargs: **{r['ratio']:.2f}×**; engine peak RSS "
-          f"{r['hyperstep']['engine_peak_rss_mb']:.0f} MB\n")
+    print(
+        f"\nratio hyperstep / xargs: **{r['ratio']:.2f}×**; engine peak RSS "
+        f"{r['hyperstep']['engine_peak_rss_mb']:.0f} MB\n"
+    )
     print("| history | engine | batch of 5 (s) |\n|---|---|---|")
     for row in results["proposal"]:
         value = f"{row['batch5_s']:.3f}" if "batch5_s" in row else row.get("error", "")
         print(f"| {row['history']} | {row['engine']} | {value} |")
-    print("\n| finished executions | `task resume` wall (s) | engine peak RSS (MB) |\n|---|---|---|")
+    print(
+        "\n| finished executions | `task resume` wall (s) | engine peak RSS (MB) |\n|---|---|---|"
+    )
     for row in results["memory"]:
         print(f"| {row['history']} | {row['resume_wall_s']:.1f} | {row['peak_rss_mb']:.0f} |")
 

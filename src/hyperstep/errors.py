@@ -4,10 +4,10 @@ Every error a user can cause derives from :class:`HyperstepError` and carries a 
 names the file, line or field at fault, so the CLI and the API print it as it is (no traceback)::
 
     HyperstepError
-    ├── ConfigError        valohai.yaml or hyperstep.toml is unreadable or invalid (file, line)
+    ├── ConfigError        valohai.yaml or hyperstep.toml is unreadable or invalid
     ├── ValidationError    a value, a task spec or an API payload is invalid (field)
     ├── NotFoundError      an unknown step, blueprint, execution or task
-    ├── ConflictError      the operation does not fit the current state (e.g. a task leased elsewhere)
+    ├── ConflictError      the operation does not fit the current state (a leased task)
     └── EngineUnavailable  an optional engine or executor is not installed
 """
 
@@ -19,7 +19,7 @@ class HyperstepError(Exception):
 
 
 class ConfigError(HyperstepError):
-    """A configuration file cannot be used; the message names the file and, where known, the line."""
+    """A configuration file cannot be used; the message names the file and the line if known."""
 
     def __init__(self, message: str, *, path: str | None = None, line: int | None = None) -> None:
         self.path = path

@@ -117,4 +117,6 @@ class OnChildError(str, Enum):
             return cls(norm)
         except ValueError:
             allowed = ", ".join(t.value for t in cls)
-            raise ValueError(f"unknown on-child-error {text!r} (expected one of: {allowed})") from None
+            raise ValueError(
+                f"unknown on-child-error {text!r} (expected one of: {allowed})"
+            ) from None

@@ -25,9 +25,8 @@ from hyperstep.errors import ConflictError, NotFoundError, ValidationError
 from hyperstep.executors.base import Executor
 from hyperstep.model import ExecutionStatus as S
 from hyperstep.model import TaskStatus
-from hyperstep.project import Project, build_command, load_project, resolve_values
+from hyperstep.project import Project, blueprint_spec, build_command, load_project, resolve_values
 from hyperstep.store import ExecutionRecord, Store, TaskRecord
-from hyperstep.project import blueprint_spec
 from hyperstep.taskspec import TaskSpec, validate_task_spec
 
 
@@ -57,13 +56,13 @@ def make_executor(name: str | None = None, **options: Any) -> Executor:
         return LocalExecutor(wait_started=False)
     if name == "dask":
         try:
-            from hyperstep.executors.dask import DaskExecutor  # type: ignore[import-not-found]
+            from hyperstep.executors.dask import DaskExecutor
         except ImportError as exc:
             raise ValidationError(
                 f"the dask executor is not available ({exc}); install hyperstep[dask]",
                 field="executor",
             ) from None
-        return DaskExecutor(**options)  # type: ignore[no-any-return]
+        return DaskExecutor(**options)
     raise ValidationError(f"unknown executor {name!r} (expected local or dask)", field="executor")
 
 
@@ -79,7 +78,9 @@ def open_context(
     root = Path(project_dir or os.getcwd()).resolve()
     project = load_project(root, config)
     store = Store.open(store_url or os.environ.get("HYPERSTEP_STORE"), root)
-    return Context(project=project, store=store, executor=make_executor(executor, **executor_options))
+    return Context(
+        project=project, store=store, executor=make_executor(executor, **executor_options)
+    )
 
 
 @contextmanager
@@ -149,7 +150,10 @@ def stop_execution(ctx: Context, counter: int) -> ExecutionRecord:
         raise ConflictError(f"execution #{counter} has already ended ({record.status.value})")
     if record.status is S.CREATED:
         ctx.store.transition(
-            record.id, [S.CREATED], S.STOPPED, end_time=time.time(),
+            record.id,
+            [S.CREATED],
+            S.STOPPED,
+            end_time=time.time(),
             status_detail="stopped on request",
         )
     else:
@@ -203,7 +207,9 @@ def execution_json(record: ExecutionRecord) -> dict[str, Any]:
 
 
 def spec_from_blueprint(ctx: Context, name: str, **overrides: Any) -> TaskSpec:
-    spec = blueprint_spec(ctx.project, name, **{k: v for k, v in overrides.items() if v is not None})
+    spec = blueprint_spec(
+        ctx.project, name, **{k: v for k, v in overrides.items() if v is not None}
+    )
     validate_task_spec(spec, ctx.project.step(spec.step))
     return spec
 
@@ -286,7 +292,10 @@ def stop_task(ctx: Context, counter: int) -> TaskRecord:
                 continue
             if record.status is S.CREATED:
                 ctx.store.transition(
-                    record.id, [S.CREATED], S.STOPPED, end_time=time.time(),
+                    record.id,
+                    [S.CREATED],
+                    S.STOPPED,
+                    end_time=time.time(),
                     status_detail="the task stopped before this execution started",
                 )
                 continue

@@ -133,7 +133,7 @@ NASTY = [
     "; rm -rf ~",
     "$(touch PWNED)",
     "`touch PWNED`",
-    "it's \"quoted\"",
+    'it\'s "quoted"',
     "line1\nline2",
     "--leading-dashes",
     "with spaces  and\ttabs",
@@ -164,9 +164,7 @@ def test_nul_byte_is_refused(project: Path) -> None:
 
 def test_flags(project: Path) -> None:
     res = run_cli("exec", "run", "argv", "--verbose", "--json", cwd=project)
-    assert res.json()["cumulative_metadata"]["argv"] == [
-        "--text=hello", "--mode=a", "--verbose"
-    ]
+    assert res.json()["cumulative_metadata"]["argv"] == ["--text=hello", "--mode=a", "--verbose"]
     res = run_cli("exec", "run", "argv", "--no-verbose", "--json", cwd=project)
     assert res.json()["cumulative_metadata"]["argv"] == ["--text=hello", "--mode=a"]
 
@@ -188,8 +186,11 @@ def _started(project: Path) -> bool:
 def test_ctrl_c_stops_the_execution_and_records_stopped(project: Path) -> None:
     env = clean_env()
     proc = subprocess.Popen(
-        [PYTHON, "-m", "hyperstep", "exec", "run", "hang"], cwd=project, env=env,
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        [PYTHON, "-m", "hyperstep", "exec", "run", "hang"],
+        cwd=project,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
     )
     _wait_for(lambda: _started(project))
     proc.send_signal(signal.SIGINT)
@@ -203,8 +204,11 @@ def test_ctrl_c_stops_the_execution_and_records_stopped(project: Path) -> None:
 def test_exec_stop_from_another_process_escalates_to_sigkill(project: Path) -> None:
     env = clean_env()
     proc = subprocess.Popen(
-        [PYTHON, "-m", "hyperstep", "exec", "run", "stubborn"], cwd=project, env=env,
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        [PYTHON, "-m", "hyperstep", "exec", "run", "stubborn"],
+        cwd=project,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
     )
     _wait_for(lambda: _started(project))
     res = run_cli("exec", "stop", "1", cwd=project)
@@ -219,7 +223,10 @@ def test_two_exec_runs_at_once_on_one_sqlite_store(project: Path) -> None:
     procs = [
         subprocess.Popen(
             [PYTHON, "-m", "hyperstep", "exec", "run", "train", "--epochs=200", "--quiet"],
-            cwd=project, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            cwd=project,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
         )
         for _ in range(2)
     ]

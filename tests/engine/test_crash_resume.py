@@ -9,7 +9,6 @@ import time
 from pathlib import Path
 
 import pytest
-
 from tests.helpers import PYTHON, clean_env, run_cli
 from tests.invariants import check_task
 
@@ -67,7 +66,10 @@ def project(make_project) -> Path:
 def _engine(project: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.Popen:
     return subprocess.Popen(
         [PYTHON, "-m", "hyperstep", *args, "--quiet"],
-        cwd=project, env=clean_env(env), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        cwd=project,
+        env=clean_env(env),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
     )
 
 
@@ -107,8 +109,9 @@ def test_kill_9_three_times_then_resume(project: Path, seed: int) -> None:
     ],
 )
 def test_each_crash_point_resumes_cleanly(project: Path, point: str) -> None:
-    crashed = run_cli("task", "run", "bayes30", "--seed", "3", cwd=project,
-                      env={"HYPERSTEP_CRASH_AT": point})
+    crashed = run_cli(
+        "task", "run", "bayes30", "--seed", "3", cwd=project, env={"HYPERSTEP_CRASH_AT": point}
+    )
     assert crashed.returncode == -signal.SIGKILL, crashed
     time.sleep(1.0)  # let runners that were going finish while no engine watches
     res = run_cli("task", "resume", "1", "--json", cwd=project)
@@ -134,8 +137,9 @@ def test_bayesian_task_is_reproducible_and_resumes_with_the_same_proposals(
     # A run with two crashes proposes exactly the same points.
     other = make_project(PROJECT, name="crashy")
     for nth in ("after_proposal_stored:2", "during_optimizer_update:1"):
-        res = run_cli("task", "run", "bayes30", "--seed", "11", cwd=other,
-                      env={"HYPERSTEP_CRASH_AT": nth})
+        res = run_cli(
+            "task", "run", "bayes30", "--seed", "11", cwd=other, env={"HYPERSTEP_CRASH_AT": nth}
+        )
         assert res.returncode == -signal.SIGKILL, res
         time.sleep(0.5)
     done = run_cli("task", "run", "bayes30", "--seed", "11", "--json", cwd=other)

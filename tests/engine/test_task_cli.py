@@ -1,4 +1,4 @@
-"""Tasks end to end through the real ``hyperstep task`` command: grids, batches, stopping, errors."""
+"""Tasks end to end through the real ``hyperstep task`` command: grids, batches, stopping."""
 
 from __future__ import annotations
 
@@ -10,7 +10,6 @@ import time
 from pathlib import Path
 
 import pytest
-
 from tests.helpers import PYTHON, clean_env, run_cli
 
 PROJECT = """
@@ -150,8 +149,9 @@ def test_grid_runs_every_point_exactly_once(project: Path) -> None:
     assert task["status_summary"]["complete_count"] == 60
     execs = _executions(project)
     seen = {(e["parameters"]["x"], e["parameters"]["k"], e["parameters"]["y"]) for e in execs}
-    expected = set(itertools.product([0.0, 0.5, 1.0], [1, 2, 3, 4], [1.0, 10 ** 0.5, 10.0,
-                                                                     10 ** 1.5, 100.0]))
+    expected = set(
+        itertools.product([0.0, 0.5, 1.0], [1, 2, 3, 4], [1.0, 10**0.5, 10.0, 10**1.5, 100.0])
+    )
     assert len(execs) == 60
     assert {(x, k, round(y, 6)) for x, k, y in seen} == {
         (x, k, round(y, 6)) for x, k, y in expected
@@ -217,7 +217,9 @@ def test_manual_search_runs_one_execution_per_set(project: Path) -> None:
     assert res.returncode == 0, res
     execs = _executions(project)
     assert [(e["parameters"]["x"], e["parameters"]["opt"]) for e in execs] == [
-        (1.0, "adam"), (2.0, "sgd"), (3.0, "adam")
+        (1.0, "adam"),
+        (2.0, "sgd"),
+        (3.0, "adam"),
     ]
 
 
@@ -234,10 +236,25 @@ def test_dry_run_prints_the_grid_and_runs_nothing(project: Path) -> None:
 
 def test_task_create_from_the_command_line(project: Path) -> None:
     args = [
-        "task", "create", "obj", "--type", "random_search",
-        "--param", "x=uniform(0,2,step=0.5)", "--param", "k=integer(1,3)",
-        "--param", "opt=categorical(adam,sgd)", "--execution-count", "6", "--batch-size", "2",
-        "--metric", "objective", "--seed", "1",
+        "task",
+        "create",
+        "obj",
+        "--type",
+        "random_search",
+        "--param",
+        "x=uniform(0,2,step=0.5)",
+        "--param",
+        "k=integer(1,3)",
+        "--param",
+        "opt=categorical(adam,sgd)",
+        "--execution-count",
+        "6",
+        "--batch-size",
+        "2",
+        "--metric",
+        "objective",
+        "--seed",
+        "1",
     ]
     printed = run_cli(*args, "--print-blueprint", cwd=project)
     assert printed.returncode == 0, printed
@@ -385,7 +402,10 @@ def test_task_stop_from_another_process(make_project) -> None:
     project = make_project(STOP_PROJECT.replace("stop-condition: objective < 1.5", ""))
     proc = subprocess.Popen(
         [PYTHON, "-m", "hyperstep", "task", "run", "stopper", "--quiet"],
-        cwd=project, env=clean_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        cwd=project,
+        env=clean_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
     )
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -405,7 +425,10 @@ def test_second_engine_on_the_same_task_refuses(make_project) -> None:
     project = make_project(STOP_PROJECT.replace("stop-condition: objective < 1.5", ""))
     proc = subprocess.Popen(
         [PYTHON, "-m", "hyperstep", "task", "run", "stopper", "--quiet"],
-        cwd=project, env=clean_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        cwd=project,
+        env=clean_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
     )
     try:
         deadline = time.monotonic() + 60

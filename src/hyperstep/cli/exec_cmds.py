@@ -50,8 +50,9 @@ def exec_run(
         given = parse_cli_args(step_info, list(ctx.args))
         record = create_execution(with_ctx, step, given)
         if not quiet and not as_json:
-            click.secho(f"Execution #{record.counter} ({step}): {record.command}", fg="cyan",
-                        err=True)
+            click.secho(
+                f"Execution #{record.counter} ({step}): {record.command}", fg="cyan", err=True
+            )
 
         def echo(_counter: int, stream: str, text: str) -> None:
             click.secho(text, fg=_STREAM_COLORS.get(stream), err=stream == "stderr")
@@ -140,8 +141,12 @@ def exec_show(settings: Settings, counter: int, as_json: bool) -> None:
             print_json(data)
             return
         console = Console()
-        console.print(f"[bold]Execution #{record.counter}[/bold]  {record.step}  "
-                      f"[cyan]{record.status.value}[/cyan]", markup=True, highlight=False)
+        console.print(
+            f"[bold]Execution #{record.counter}[/bold]  {record.step}  "
+            f"[cyan]{record.status.value}[/cyan]",
+            markup=True,
+            highlight=False,
+        )
         rows = [
             ("command", record.command),
             ("exit code", str(record.exit_code)),
@@ -181,7 +186,11 @@ def exec_logs(
         record = ctx.store.get_execution(counter=counter)
         after = 0
         while True:
-            lines = ctx.store.get_logs(record.id, after_seq=after, stream=stream)
+            lines = ctx.store.get_logs(
+                record.id,
+                after_seq=after,
+                stream="stdout" if stream == "stdout" else "stderr" if stream else None,
+            )
             for line in lines:
                 after = line.seq
                 if as_json:

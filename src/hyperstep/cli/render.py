@@ -59,7 +59,6 @@ def best_table(ctx: Context, task: TaskRecord, *, top: int = 10) -> Table:
     spec = TaskSpec.from_json(task.spec)
     ranked = ranked_executions(ctx, task)[:top]
     table = Table(title=f"Best executions of task !{task.counter}", show_lines=False)
-    width = dict(no_wrap=True, overflow="fold")
     # Only what the task varies: the fixed parameters are the same on every row.
     names = [n for n in spec.parameters] or (
         sorted({k for r, _ in ranked for k in r.parameters}) if ranked else []
@@ -69,9 +68,9 @@ def best_table(ctx: Context, task: TaskRecord, *, top: int = 10) -> Table:
     table.add_column("rank", justify="right")
     table.add_column("#", justify="right")
     if spec.optimization_target_metric:
-        table.add_column(spec.optimization_target_metric, justify="right", **width)
+        table.add_column(spec.optimization_target_metric, justify="right", no_wrap=True)
     for name in names:
-        table.add_column(name, justify="right", **width)
+        table.add_column(name, justify="right", no_wrap=True)
     table.add_column("duration", justify="right")
     for rank, (record, _value) in enumerate(ranked, start=1):
         row = [str(rank), f"#{record.counter}"]

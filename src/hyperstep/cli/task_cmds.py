@@ -10,8 +10,16 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from hyperstep.cli.common import Settings, fmt_time, fmt_value, json_option, pass_settings, print_json
+from hyperstep.cli.common import (
+    Settings,
+    fmt_time,
+    fmt_value,
+    json_option,
+    pass_settings,
+    print_json,
+)
 from hyperstep.cli.render import ProgressDisplay, best_line, best_table, describe_space
+from hyperstep.engine.plan import preview
 from hyperstep.errors import ValidationError
 from hyperstep.model import OnChildError, TaskStatus, TaskType
 from hyperstep.service import (
@@ -26,7 +34,6 @@ from hyperstep.service import (
 )
 from hyperstep.space import parse_distribution
 from hyperstep.taskspec import TaskSpec, validate_task_spec
-from hyperstep.engine.plan import preview
 
 
 @click.group("task")
@@ -69,8 +76,10 @@ def _run_and_report(ctx: Context, task: Any, *, as_json: bool, quiet: bool) -> N
             f"{v} {k.removesuffix('_count')}" for k, v in summary.items() if k != "count" and v
         )
         color = "green" if task.status is TaskStatus.COMPLETE else "yellow"
-        out.print(f"[{color}]Task !{task.counter} {task.status.value}{detail}[/{color}]: {counts}",
-                  highlight=False)
+        out.print(
+            f"[{color}]Task !{task.counter} {task.status.value}{detail}[/{color}]: {counts}",
+            highlight=False,
+        )
     sys.exit(0 if task.status in (TaskStatus.COMPLETE, TaskStatus.STOPPED) else 1)
 
 
@@ -143,20 +152,39 @@ def _on_child_error(text: str | None) -> OnChildError:
 
 @task_group.command("create")
 @click.argument("step")
-@click.option("--type", "task_type", default="bayesian_tpe", show_default=True,
-              help="grid_search, random_search, manual_search or bayesian_tpe.")
-@click.option("--param", "params", multiple=True, metavar="NAME=DIST",
-              help="e.g. 'lr=loguniform(-5,-1)', 'units=integer(16,128,step=16)', "
-                   "'act=categorical(relu,tanh)', 'x=linear(0,1,0.1)', 'y=fixed(3)'.")
-@click.option("--parameter-set", "parameter_sets", multiple=True, metavar="JSON",
-              help="manual_search: one JSON object per execution.")
+@click.option(
+    "--type",
+    "task_type",
+    default="bayesian_tpe",
+    show_default=True,
+    help="grid_search, random_search, manual_search or bayesian_tpe.",
+)
+@click.option(
+    "--param",
+    "params",
+    multiple=True,
+    metavar="NAME=DIST",
+    help="e.g. 'lr=loguniform(-5,-1)', 'units=integer(16,128,step=16)', "
+    "'act=categorical(relu,tanh)', 'x=linear(0,1,0.1)', 'y=fixed(3)'.",
+)
+@click.option(
+    "--parameter-set",
+    "parameter_sets",
+    multiple=True,
+    metavar="JSON",
+    help="manual_search: one JSON object per execution.",
+)
 @click.option("--execution-count", type=int, default=None)
 @click.option("--batch-size", "--execution-batch-size", "batch_size", type=int, default=None)
 @click.option("--max-queued", "--maximum-queued-executions", "max_queued", type=int, default=None)
 @click.option("--metric", default=None, help="optimization-target-metric")
 @click.option("--target", type=float, default=None, help="optimization-target-value")
-@click.option("--maximize/--minimize", "maximize", default=None,
-              help="Direction when no target value is given (default: minimize).")
+@click.option(
+    "--maximize/--minimize",
+    "maximize",
+    default=None,
+    help="Direction when no target value is given (default: minimize).",
+)
 @click.option("--engine", default=None, help="optuna (default), hyperopt or auto.")
 @click.option("--stop-condition", default=None, help="e.g. 'val_accuracy > 0.95'")
 @click.option("--on-child-error", default=None)
@@ -168,13 +196,29 @@ def _on_child_error(text: str | None) -> OnChildError:
 @click.option("--quiet", "-q", is_flag=True)
 @json_option
 @pass_settings
-def task_create(settings: Settings, step: str, task_type: str, params: tuple[str, ...],
-                parameter_sets: tuple[str, ...], execution_count: int | None,
-                batch_size: int | None, max_queued: int | None, metric: str | None,
-                target: float | None, maximize: bool | None, engine: str | None,
-                stop_condition: str | None, on_child_error: str | None, seed: int | None,
-                name: str | None, executor: str | None, print_blueprint: bool, dry_run: bool,
-                quiet: bool, as_json: bool) -> None:
+def task_create(
+    settings: Settings,
+    step: str,
+    task_type: str,
+    params: tuple[str, ...],
+    parameter_sets: tuple[str, ...],
+    execution_count: int | None,
+    batch_size: int | None,
+    max_queued: int | None,
+    metric: str | None,
+    target: float | None,
+    maximize: bool | None,
+    engine: str | None,
+    stop_condition: str | None,
+    on_child_error: str | None,
+    seed: int | None,
+    name: str | None,
+    executor: str | None,
+    print_blueprint: bool,
+    dry_run: bool,
+    quiet: bool,
+    as_json: bool,
+) -> None:
     """Create a task over STEP without a blueprint, and run it (or print it)."""
     ctx = settings.open(executor)
     try:
@@ -228,8 +272,9 @@ def task_create(settings: Settings, step: str, task_type: str, params: tuple[str
 @click.option("--quiet", "-q", is_flag=True)
 @json_option
 @pass_settings
-def task_resume(settings: Settings, counter: int, executor: str | None, quiet: bool,
-                as_json: bool) -> None:
+def task_resume(
+    settings: Settings, counter: int, executor: str | None, quiet: bool, as_json: bool
+) -> None:
     """Resume task !COUNTER after a crash: adopt what still runs, continue the rest."""
     ctx = settings.open(executor)
     try:
@@ -264,11 +309,18 @@ def task_list(settings: Settings, status: str | None, limit: int, as_json: bool)
         for t in tasks:
             data = task_json(ctx, t, with_executions=False)
             summary = data["status_summary"]
-            done = sum(v for k, v in summary.items()
-                       if k in ("complete_count", "error_count", "crashed_count", "stopped_count"))
+            done = sum(
+                v
+                for k, v in summary.items()
+                if k in ("complete_count", "error_count", "crashed_count", "stopped_count")
+            )
             best = data["best"]
             table.add_row(
-                f"!{t.counter}", t.name or "", t.type.value, t.step, t.status.value,
+                f"!{t.counter}",
+                t.name or "",
+                t.type.value,
+                t.step,
+                t.status.value,
                 f"{done}/{summary.get('count', 0)}",
                 f"{best['metric']}={fmt_value(best['value'])} (#{best['counter']})" if best else "",
                 fmt_time(t.ctime),
@@ -292,8 +344,11 @@ def task_show(settings: Settings, counter: int, as_json: bool) -> None:
             print_json(data)
             return
         console = Console()
-        console.print(f"[bold]Task !{task.counter}[/bold] {task.name or ''} {task.type.value} "
-                      f"over {task.step!r}: [cyan]{task.status.value}[/cyan]", highlight=False)
+        console.print(
+            f"[bold]Task !{task.counter}[/bold] {task.name or ''} {task.type.value} "
+            f"over {task.step!r}: [cyan]{task.status.value}[/cyan]",
+            highlight=False,
+        )
         if task.status_detail:
             console.print(task.status_detail, highlight=False, markup=False)
         for k, v in data["configuration"].items():
@@ -325,8 +380,9 @@ def task_stop(settings: Settings, counter: int, as_json: bool) -> None:
 
 @task_group.command("export")
 @click.argument("counter", type=int)
-@click.option("--format", "fmt", type=click.Choice(["csv", "json"]), default="csv",
-              show_default=True)
+@click.option(
+    "--format", "fmt", type=click.Choice(["csv", "json"]), default="csv", show_default=True
+)
 @pass_settings
 def task_export(settings: Settings, counter: int, fmt: str) -> None:
     """Export every execution of task !COUNTER with parameters and latest metadata."""

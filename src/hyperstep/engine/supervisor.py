@@ -18,8 +18,8 @@ from typing import Any
 
 from hyperstep.engine.crashpoints import crash_point
 from hyperstep.engine.runtime import execution_env, prepare_execution_dir
-from hyperstep.executors import LaunchSpec, OutputTail
-from hyperstep.executors.base import Executor
+from hyperstep.executors.base import Executor, LaunchSpec
+from hyperstep.executors.tail import OutputTail
 from hyperstep.metadata import parse_line
 from hyperstep.model import ExecutionStatus as S
 from hyperstep.store import ExecutionRecord, Store
@@ -83,7 +83,7 @@ class Supervisor:
         self.executor = executor
         self.echo = echo
         self.stop_grace = stop_grace
-        self.live: dict[int, Live] = {}
+        self.live: dict[str, Live] = {}
 
     # -- starting -------------------------------------------------------------------------
 

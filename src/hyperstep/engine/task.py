@@ -124,9 +124,7 @@ class TaskRunner:
         self._last_status_check = 0.0
         self._last_report = 0.0
         self.next_index = 0
-        self.cond = (
-            StopCondition(self.spec.stop_condition) if self.spec.stop_condition else None
-        )
+        self.cond = StopCondition(self.spec.stop_condition) if self.spec.stop_condition else None
         self._setup_search()
 
     # -- set-up ---------------------------------------------------------------------------
@@ -217,7 +215,10 @@ class TaskRunner:
                 else None
             )
             self.store.transition_task(
-                task.id, [TaskStatus.CREATED], TaskStatus.STARTED, start_time=utcnow(),
+                task.id,
+                [TaskStatus.CREATED],
+                TaskStatus.STARTED,
+                start_time=utcnow(),
                 status_detail=detail,
             )
         elif task.status is TaskStatus.STOPPING:
@@ -382,9 +383,10 @@ class TaskRunner:
         fields: dict[str, Any] = {"status_detail": reason}
         if stopped_by is not None:
             fields["stopped_by_execution"] = stopped_by
-        self.store.transition_task(
+        if not self.store.transition_task(
             self.task.id, [TaskStatus.STARTED], TaskStatus.STOPPING, **fields
-        ) or self.store.update_task(self.task.id, **fields)
+        ):
+            self.store.update_task(self.task.id, **fields)
         self.sup.stop_all(reason=reason)
 
     def _housekeeping(self) -> None:
@@ -420,9 +422,7 @@ class TaskRunner:
             prog.best_counter, prog.best_value, prog.best_metric = best
         self.progress_fn(prog)
 
-    def best(
-        self, records: list[ExecutionRecord] | None = None
-    ) -> tuple[int, float, Any] | None:
+    def best(self, records: list[ExecutionRecord] | None = None) -> tuple[int, float, Any] | None:
         found: tuple[int, float, Any] | None = None
         for record in records if records is not None else self._executions():
             value = self._objective(record)
@@ -438,7 +438,10 @@ class TaskRunner:
     def _conclude(self, pending: list[ExecutionRecord]) -> TaskRecord:
         for record in pending:  # proposals never started because the task stopped
             self.store.transition(
-                record.id, [S.CREATED], S.STOPPED, end_time=utcnow(),
+                record.id,
+                [S.CREATED],
+                S.STOPPED,
+                end_time=utcnow(),
                 status_detail="the task stopped before this execution started",
             )
         if self.stopping and self.stop_reason and self.stop_reason.startswith("execution #"):

@@ -38,7 +38,18 @@ _WHERE = {
     "Stream": "tail",
 }
 
-__all__ = sorted(_WHERE)
+__all__ = [
+    "ChildInfo",
+    "Executor",
+    "ExitInfo",
+    "LaunchSpec",
+    "LocalExecutor",
+    "OutputLine",
+    "OutputTail",
+    "RunRef",
+    "RunState",
+    "Stream",
+]
 
 
 def __getattr__(name: str) -> Any:
