@@ -52,6 +52,10 @@ EXECUTION_TRANSITIONS: dict[ExecutionStatus, frozenset[ExecutionStatus]] = {
     ),
     ExecutionStatus.STARTED: frozenset(
         {
+            # back to queued only to run again: the runner was lost (its Dask worker died)
+            # and retries are left; the engine then starts a new attempt in a fresh folder.
+            # A stopping execution is never retried (no STOPPING -> QUEUED).
+            ExecutionStatus.QUEUED,
             ExecutionStatus.STOPPING,
             ExecutionStatus.COMPLETE,
             ExecutionStatus.ERROR,

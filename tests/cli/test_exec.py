@@ -283,3 +283,52 @@ def test_exec_run_against_postgresql(project: Path, pg_url: str) -> None:
     assert [e["counter"] for e in listing] == [1]
     # SQLite was not touched
     assert not (project / ".hyperstep" / "hyperstep.db").exists()
+
+
+FLOOD = """
+- step:
+    name: lines
+    image: python:3.11
+    command: {python} {programs}/flood.py --lines 200000
+- step:
+    name: hugeline
+    image: python:3.11
+    command: {python} {programs}/flood.py --bytes 52428800
+"""
+
+
+def _peak_rss_of(cmd: list[str], cwd: Path) -> tuple[int, int]:
+    proc = subprocess.Popen(
+        cmd, cwd=cwd, env=clean_env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
+    peak = 0
+    handle = psutil.Process(proc.pid)
+    while proc.poll() is None:
+        try:
+            peak = max(peak, handle.memory_info().rss)
+        except psutil.NoSuchProcess:
+            break
+        time.sleep(0.02)
+    proc.wait()
+    return proc.returncode, peak
+
+
+@pytest.mark.parametrize("step", ["lines", "hugeline"])
+def test_floods_are_recorded_with_bounded_memory(make_project, step: str) -> None:
+    project = make_project(FLOOD)
+    code, peak = _peak_rss_of([PYTHON, "-m", "hyperstep", "exec", "run", step, "--quiet"], project)
+    assert code == 0
+    baseline = _peak_rss_of([PYTHON, "-m", "hyperstep", "exec", "list"], project)[1]
+    assert peak - baseline < 100 * 2**20, (peak, baseline)
+    from hyperstep.service import context
+
+    with context(project) as ctx:
+        record = ctx.store.get_execution(counter=1)
+        if step == "lines":
+            assert record.n_log_lines == 200_000
+            last = ctx.store.get_logs(record.id, after_seq=199_999)
+            assert [line.message for line in last] == ["line 200000"]
+        else:
+            logs = ctx.store.get_logs(record.id)
+            assert len(logs) == 1 and "truncated" in logs[0].message
+            assert (project / record.exec_dir / "stdout.log").stat().st_size == 52428800 + 1

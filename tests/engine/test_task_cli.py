@@ -445,3 +445,45 @@ def test_second_engine_on_the_same_task_refuses(make_project) -> None:
         proc.wait(timeout=60)
     execs = _executions(project)
     assert len({e["task_index"] for e in execs}) == len(execs)
+
+
+def test_hyperopt_engine_runs_a_bayesian_task(make_project) -> None:
+    project = make_project(
+        PROJECT.replace("execution-count: 30", "execution-count: 25").replace(
+            "    optimization-target-metric: objective\n    parameters:\n      - name: a",
+            "    optimization-target-metric: objective\n    engine: hyperopt\n"
+            "    parameters:\n      - name: a",
+        )
+    )
+    res = run_cli("task", "run", "bayes30", "--seed", "2", "--json", cwd=project)
+    assert res.returncode == 0, res
+    assert res.json()["configuration"]["engine"] == "hyperopt"
+    execs = _executions(project)
+    assert len(execs) == 25 and all(e["status"] == "complete" for e in execs)
+    for e in execs:
+        assert -2 <= e["parameters"]["a"] <= 4 and 1 <= e["parameters"]["b"] <= 5
+
+
+def test_maximize_direction_ranks_the_largest_first(project: Path) -> None:
+    args = [
+        "task",
+        "create",
+        "obj",
+        "--type",
+        "grid_search",
+        "--param",
+        "x=multiple(0,1,3)",
+        "--metric",
+        "objective",
+        "--maximize",
+        "--json",
+    ]
+    res = run_cli(*args, cwd=project)
+    assert res.returncode == 0, res
+    best = res.json()["best"]
+    values = {
+        e["parameters"]["x"]: e["cumulative_metadata"]["objective"] for e in _executions(project)
+    }
+    assert len(values) == 3
+    assert best["parameters"]["x"] == max(values, key=values.__getitem__)
+    assert best["value"] == max(values.values())

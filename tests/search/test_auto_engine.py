@@ -107,12 +107,13 @@ def test_a_discrete_space_is_covered_without_repeats_until_it_is_exhausted() -> 
     engine = AutoEngine()
     while len(history) < size:
         batch = engine.suggest(space, history, 4, [], seed=len(history))
-        assert batch
-        for point in batch[: size - len(history)]:
+        assert len(batch) == min(4, size - len(history))
+        for point in batch:
             assert space.contains(point)
             assert _key(point) not in {_key(p) for p, _ in history}
             history.append((point, float(point["a"] + (point["b"] == "y") + point["c"])))
     assert len({_key(p) for p, _ in history}) == size
+    assert engine.suggest(space, history, 4, [], seed=0) == []
 
 
 def test_only_fixed_and_categorical_dimensions() -> None:
@@ -121,7 +122,8 @@ def test_only_fixed_and_categorical_dimensions() -> None:
     [point] = AutoEngine().suggest(space, history, 1, [], seed=0)
     assert point == {"opt": "rmsprop", "k": "x"}
     only_fixed = Space({"k": Fixed(3)})
-    assert AutoEngine().suggest(only_fixed, [({"k": 3}, 1.0)], 2, [], seed=0) == [{"k": 3}] * 2
+    assert AutoEngine().suggest(only_fixed, [], 2, [], seed=0) == [{"k": 3}]
+    assert AutoEngine().suggest(only_fixed, [({"k": 3}, 1.0)], 2, [], seed=0) == []
 
 
 def test_values_from_json_round_trips_are_recognised_as_seen() -> None:

@@ -64,10 +64,11 @@ class Ordering:
     def sort(self, records: list[ExecutionRecord]) -> list[ExecutionRecord]:
         """Records in this order; ties (and missing values) by counter, descending."""
         by_counter = sorted(records, key=lambda r: -r.counter)
-        present = [r for r in by_counter if _sortable(self.value(r)) is not None]
-        missing = [r for r in by_counter if _sortable(self.value(r)) is None]
-        present.sort(key=lambda r: _sortable(self.value(r)), reverse=self.descending)
-        return present + missing
+        keyed = [(_sortable(self.value(r)), r) for r in by_counter]
+        present = [(k, r) for k, r in keyed if k is not None]
+        missing = [r for k, r in keyed if k is None]
+        present.sort(key=lambda kr: kr[0], reverse=self.descending)
+        return [r for _, r in present] + missing
 
 
 _STATUS_ORDER = {status: i for i, status in enumerate(ExecutionStatus)}

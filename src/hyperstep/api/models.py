@@ -31,23 +31,23 @@ class _Strict(BaseModel):
 class Rules(_Strict):
     """The ``rules`` of a variant parameter; which keys apply depends on the style."""
 
-    value: Value | None = Field(None, description="single: the value")
-    items: list[Scalar] | None = Field(None, description="multiple: the values (Categorical)")
-    start: float | None = Field(None, description="linear/logspace: first value or exponent")
-    end: float | None = Field(None, description="linear/logspace: last value or exponent")
+    value: Value | None = Field(default=None, description="single: the value")
+    items: list[Scalar] | None = Field(default=None, description="multiple: the values (Categorical)")
+    start: float | None = Field(default=None, description="linear/logspace: first value or exponent")
+    end: float | None = Field(default=None, description="linear/logspace: last value or exponent")
     step: float | None = Field(
         None, description="linear: the step; random: Q.Step (values min + k·step)"
     )
-    count: int | None = Field(None, ge=1, le=MAX_EXECUTIONS, description="logspace/random")
-    base: float | None = Field(None, description="logspace/loguniform: the base (10)")
-    min: float | None = Field(None, description="random/logspace: lower bound (exponent for log)")
-    max: float | None = Field(None, description="random/logspace: upper bound (exponent for log)")
+    count: int | None = Field(default=None, ge=1, le=MAX_EXECUTIONS, description="logspace/random")
+    base: float | None = Field(default=None, description="logspace/loguniform: the base (10)")
+    min: float | None = Field(default=None, description="random/logspace: lower bound (exponent for log)")
+    max: float | None = Field(default=None, description="random/logspace: upper bound (exponent for log)")
     distribution: (
         Literal["uniform", "loguniform", "log_uniform", "log-uniform", "integer", "int"] | None
-    ) = Field(None, description="random: uniform, loguniform or integer")
-    integerify: bool | None = Field(None, description="round down and remove duplicates")
+    ) = Field(default=None, description="random: uniform, loguniform or integer")
+    integerify: bool | None = Field(default=None, description="round down and remove duplicates")
     numberify: bool | None = None
-    seed: int | None = Field(None, description="random: seed of the draws")
+    seed: int | None = Field(default=None, description="random: seed of the draws")
 
 
 class Variant(_Strict):
@@ -60,14 +60,14 @@ class Variant(_Strict):
 class Configuration(_Strict):
     """Valohai's ``configuration`` object of a task (only the keys that are set)."""
 
-    execution_count: int | None = Field(None, ge=1, le=MAX_EXECUTIONS)
-    execution_batch_size: int | None = Field(None, ge=1, le=MAX_BATCH)
-    maximum_queued_executions: int | None = Field(None, ge=1, le=MAX_BATCH)
+    execution_count: int | None = Field(default=None, ge=1, le=MAX_EXECUTIONS)
+    execution_batch_size: int | None = Field(default=None, ge=1, le=MAX_BATCH)
+    maximum_queued_executions: int | None = Field(default=None, ge=1, le=MAX_BATCH)
     engine: Literal["optuna", "hyperopt", "auto"] | None = None
-    optimization_target_metric: str | None = Field(None, max_length=MAX_NAME)
+    optimization_target_metric: str | None = Field(default=None, max_length=MAX_NAME)
     optimization_target_value: float | None = None
     direction: Literal["minimize", "maximize"] | None = None
-    seed: int | None = Field(None, ge=0, le=2**32 - 1)
+    seed: int | None = Field(default=None, ge=0, le=2**32 - 1)
 
 
 class TaskCreate(_Strict):
@@ -81,8 +81,8 @@ class TaskCreate(_Strict):
     parameter_sets: list[dict[str, Value]] | None = Field(
         None, max_length=MAX_EXECUTIONS, description="manual_search: one execution per set"
     )
-    configuration: Configuration = Field(default_factory=Configuration)
-    maximum_queued_executions: int | None = Field(None, ge=1, le=MAX_BATCH)
+    configuration: Configuration = Field(default_factory=lambda: Configuration())
+    maximum_queued_executions: int | None = Field(default=None, ge=1, le=MAX_BATCH)
     on_child_error: (
         Literal[
             "continue_and_complete",
@@ -97,18 +97,18 @@ class TaskCreate(_Strict):
     task_stop_expression: str | None = Field(
         None, max_length=MAX_TEXT, description="early stopping, e.g. 'val_accuracy > 0.95'"
     )
-    stop_expression: str | None = Field(None, max_length=MAX_TEXT)
-    title: str | None = Field(None, max_length=MAX_NAME)
-    name: str | None = Field(None, max_length=MAX_NAME)
+    stop_expression: str | None = Field(default=None, max_length=MAX_TEXT)
+    title: str | None = Field(default=None, max_length=MAX_NAME)
+    name: str | None = Field(default=None, max_length=MAX_NAME)
     direction: Literal["minimize", "maximize"] | None = None
-    seed: int | None = Field(None, ge=0, le=2**32 - 1)
-    project: str | None = Field(None, max_length=MAX_NAME, description=_IGNORED)
-    commit: str | None = Field(None, max_length=MAX_NAME, description=_IGNORED)
-    tags: list[str] | None = Field(None, description=_IGNORED)
-    priority: int | None = Field(None, description=_IGNORED)
-    image: str | None = Field(None, max_length=MAX_TEXT, description=_IGNORED)
-    environment: str | None = Field(None, max_length=MAX_NAME, description=_IGNORED)
-    allow_reuse: bool | None = Field(None, description=_IGNORED)
+    seed: int | None = Field(default=None, ge=0, le=2**32 - 1)
+    project: str | None = Field(default=None, max_length=MAX_NAME, description=_IGNORED)
+    commit: str | None = Field(default=None, max_length=MAX_NAME, description=_IGNORED)
+    tags: list[str] | None = Field(default=None, description=_IGNORED)
+    priority: int | None = Field(default=None, description=_IGNORED)
+    image: str | None = Field(default=None, max_length=MAX_TEXT, description=_IGNORED)
+    environment: str | None = Field(default=None, max_length=MAX_NAME, description=_IGNORED)
+    allow_reuse: bool | None = Field(default=None, description=_IGNORED)
     inputs: dict[str, list[str]] | None = Field(
         None, description="Must be empty: hyperstep does not download inputs."
     )
@@ -125,12 +125,12 @@ class ExecutionCreate(_Strict):
 
     step: str = Field(min_length=1, max_length=MAX_NAME)
     parameters: dict[str, Value] = Field(default_factory=dict)
-    title: str | None = Field(None, max_length=MAX_NAME, description=_IGNORED)
-    project: str | None = Field(None, max_length=MAX_NAME, description=_IGNORED)
-    commit: str | None = Field(None, max_length=MAX_NAME, description=_IGNORED)
-    tags: list[str] | None = Field(None, description=_IGNORED)
-    image: str | None = Field(None, max_length=MAX_TEXT, description=_IGNORED)
-    environment: str | None = Field(None, max_length=MAX_NAME, description=_IGNORED)
+    title: str | None = Field(default=None, max_length=MAX_NAME, description=_IGNORED)
+    project: str | None = Field(default=None, max_length=MAX_NAME, description=_IGNORED)
+    commit: str | None = Field(default=None, max_length=MAX_NAME, description=_IGNORED)
+    tags: list[str] | None = Field(default=None, description=_IGNORED)
+    image: str | None = Field(default=None, max_length=MAX_TEXT, description=_IGNORED)
+    environment: str | None = Field(default=None, max_length=MAX_NAME, description=_IGNORED)
     inputs: dict[str, list[str]] | None = Field(
         None, description="Must be empty: hyperstep does not download inputs."
     )

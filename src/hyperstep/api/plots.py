@@ -146,10 +146,9 @@ def plot_data(
                                                           ExecutionStatus.CRASHED)),
         "finished": sum(1 for r in ordered if r.status.is_final),
     }
-    values = [_metric(r, chosen) for r in rows]
-    keep = [i for i, v in enumerate(values) if v is not None]
-    rows = [rows[i] for i in keep]
-    values = [values[i] for i in keep]
+    measured = [(r, _metric(r, chosen)) for r in rows]
+    rows = [r for r, v in measured if v is not None]
+    values = [v for _, v in measured if v is not None]
     objective = [_objective(spec, chosen, v) for v in values]
     columns = [parameter_column(spec, n, [r.parameters.get(n) for r in rows]) for n in names]
     data.update(
@@ -184,9 +183,10 @@ def _metric(record: ExecutionRecord, key: str | None) -> float | None:
     if key is None:
         return None
     value = record.cumulative_metadata.get(key)
-    if not is_number(value) or not math.isfinite(float(value)):
+    if not isinstance(value, (int, float)) or isinstance(value, bool):
         return None
-    return float(value)
+    number = float(value)
+    return number if math.isfinite(number) else None
 
 
 def _objective(spec: TaskSpec, metric: str | None, value: float) -> float:

@@ -37,7 +37,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from hyperstep.errors import ConfigError
 
 #: Environment variable that configures the token (required to bind a non-loopback address).
-TOKEN_ENV = "HYPERSTEP_TOKEN"
+TOKEN_ENV = "HYPERSTEP_TOKEN"  # noqa: S105 (a variable name, not a secret)
 #: Where a generated token is kept, relative to the project folder (mode 0600).
 TOKEN_FILE = Path(".hyperstep") / "token"
 COOKIE_NAME = "hyperstep_session"
@@ -53,6 +53,12 @@ CONTENT_SECURITY_POLICY = (
     # Plotly.js sets style attributes and injects its own rules: styles only, never scripts.
     "style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; "
     "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+)
+#: The task page's policy: Plotly's parallel coordinates compile their WebGL code with
+#: ``Function`` (regl), which needs 'unsafe-eval'. Inline scripts stay forbidden, so markup
+#: injected into the page still cannot run anything; only that page gets this policy.
+CONTENT_SECURITY_POLICY_WEBGL = CONTENT_SECURITY_POLICY.replace(
+    "script-src 'self'", "script-src 'self' 'unsafe-eval'"
 )
 SECURITY_HEADERS: list[tuple[bytes, bytes]] = [
     (b"content-security-policy", CONTENT_SECURITY_POLICY.encode()),
@@ -118,24 +124,26 @@ def load_or_create_token(project_root: Path) -> str:
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except FileExistsError:
-        mode = path.stat().st_mode & 0o777
-        if mode & 0o077:
-            raise ConfigError(
-                f"the token file is readable by other users (mode {mode:o}); "
-                f"run: chmod 600 {path}",
-                path=str(path),
-            ) from None
-        text = path.read_text(encoding="utf-8").strip()
-        if len(text) < MIN_TOKEN_LENGTH:
-            raise ConfigError(
-                "the token file holds no usable token; delete it to get a new one",
-                path=str(path),
-            )
-        return text
+        return _read_token_file(path)
     token = secrets.token_urlsafe(32)  # 256 bits
     with os.fdopen(fd, "w", encoding="utf-8") as handle:
         handle.write(token + "\n")
     return token
+
+
+def _read_token_file(path: Path) -> str:
+    mode = path.stat().st_mode & 0o777
+    if mode & 0o077:
+        raise ConfigError(
+            f"the token file is readable by other users (mode {mode:o}); run: chmod 600 {path}",
+            path=str(path),
+        )
+    text = path.read_text(encoding="utf-8").strip()
+    if len(text) < MIN_TOKEN_LENGTH:
+        raise ConfigError(
+            "the token file holds no usable token; delete it to get a new one", path=str(path)
+        )
+    return text
 
 
 def host_name(header: str) -> str:
@@ -253,7 +261,8 @@ class SecurityMiddleware:
 
 
 def _query_token(scope: Scope) -> str | None:
-    for key, value in parse_qsl(scope.get("query_string", b"").decode("latin-1")):
+    raw: bytes = scope.get("query_string", b"")
+    for key, value in parse_qsl(raw.decode("latin-1")):
         if key == "token":
             return value
     return None
@@ -269,7 +278,7 @@ def _cookie(scope: Scope) -> str | None:
     except Exception:  # a malformed Cookie header is no cookie
         return None
     morsel = jar.get(COOKIE_NAME)
-    return morsel.value if morsel is not None else None
+    return str(morsel.value) if morsel is not None else None
 
 
 def _wants_html(scope: Scope) -> bool:

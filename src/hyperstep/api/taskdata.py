@@ -11,6 +11,7 @@ execution would be wasted work.
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from collections import OrderedDict
@@ -145,7 +146,9 @@ class TaskData:
             }
             data["urls"]["plots"] = f"/api/v0/tasks/{task.id}/plots/"
             data["urls"]["export"] = f"/api/v0/tasks/{task.id}/export/"
-            return data
+            # Plain JSON values (enums become their values), as the API sends them.
+            plain: dict[str, Any] = json.loads(json.dumps(data, default=str))
+            return plain
 
         return self._memo(entry, "task", compute)
 

@@ -12,6 +12,7 @@ import sys
 import click
 
 from hyperstep import __version__
+from hyperstep.cli.cluster_cmds import cluster_group
 from hyperstep.cli.common import Settings
 from hyperstep.cli.exec_cmds import exec_group
 from hyperstep.cli.lint_cmd import lint
@@ -48,6 +49,7 @@ def cli(ctx: click.Context, project_dir: str | None, store_url: str | None, conf
 cli.add_command(lint)
 cli.add_command(exec_group)
 cli.add_command(task_group)
+cli.add_command(cluster_group)
 cli.add_command(serve)
 
 

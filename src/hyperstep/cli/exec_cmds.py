@@ -9,6 +9,12 @@ import click
 from rich.console import Console
 from rich.table import Table
 
+from hyperstep.cli.cluster_cmds import (
+    executor_options,
+    resources_option,
+    retries_option,
+    scheduler_option,
+)
 from hyperstep.cli.common import (
     Settings,
     fmt_duration,
@@ -37,14 +43,19 @@ def exec_group() -> None:
 @click.argument("step")
 @click.option("--quiet", "-q", is_flag=True, help="Do not echo the execution's output.")
 @click.option("--executor", default=None, help="local (default) or dask.")
+@scheduler_option
+@resources_option
+@retries_option
 @json_option
 @click.pass_context
 def exec_run(
-    ctx: click.Context, step: str, quiet: bool, executor: str | None, as_json: bool
+    ctx: click.Context, step: str, quiet: bool, executor: str | None, scheduler: str | None,
+    resources: str | None, retries: int | None, as_json: bool
 ) -> None:
     """Run STEP once with --NAME=VALUE parameters; exit 0 when it completes, 1 otherwise."""
     settings: Settings = ctx.find_object(Settings)  # type: ignore[assignment]
-    with_ctx = settings.open(executor)
+    executor, options = executor_options(executor, scheduler, resources, retries)
+    with_ctx = settings.open(executor, **options)
     try:
         step_info = with_ctx.project.step(step)
         given = parse_cli_args(step_info, list(ctx.args))

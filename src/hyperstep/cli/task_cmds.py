@@ -10,6 +10,12 @@ import click
 from rich.console import Console
 from rich.table import Table
 
+from hyperstep.cli.cluster_cmds import (
+    executor_options,
+    resources_option,
+    retries_option,
+    scheduler_option,
+)
 from hyperstep.cli.common import (
     Settings,
     fmt_time,
@@ -96,6 +102,9 @@ def _dry_run(ctx: Context, spec: TaskSpec, as_json: bool) -> None:
 @task_group.command("run")
 @click.argument("blueprint")
 @click.option("--executor", default=None, help="local (default) or dask.")
+@scheduler_option
+@resources_option
+@retries_option
 @click.option("--seed", type=int, default=None, help="Seed for reproducible proposals.")
 @click.option("--dry-run", is_flag=True, help="Print the space or grid and the count; run nothing.")
 @click.option("--new", is_flag=True, help="Start a new task even if an unfinished one exists.")
@@ -106,6 +115,9 @@ def task_run(
     settings: Settings,
     blueprint: str,
     executor: str | None,
+    scheduler: str | None,
+    resources: str | None,
+    retries: int | None,
     seed: int | None,
     dry_run: bool,
     new: bool,
@@ -117,7 +129,8 @@ def task_run(
     Running it again while an earlier run of the same blueprint is unfinished (after a crash)
     resumes that task instead of starting a new one.
     """
-    ctx = settings.open(executor)
+    executor, options = executor_options(executor, scheduler, resources, retries)
+    ctx = settings.open(executor, **options)
     try:
         spec = spec_from_blueprint(ctx, blueprint, seed=seed)
         if dry_run:
@@ -191,6 +204,9 @@ def _on_child_error(text: str | None) -> OnChildError:
 @click.option("--seed", type=int, default=None)
 @click.option("--name", default=None, help="A name for the task.")
 @click.option("--executor", default=None)
+@scheduler_option
+@resources_option
+@retries_option
 @click.option("--print-blueprint", is_flag=True, help="Print the task as a '- task:' block.")
 @click.option("--dry-run", is_flag=True)
 @click.option("--quiet", "-q", is_flag=True)
@@ -214,13 +230,17 @@ def task_create(
     seed: int | None,
     name: str | None,
     executor: str | None,
+    scheduler: str | None,
+    resources: str | None,
+    retries: int | None,
     print_blueprint: bool,
     dry_run: bool,
     quiet: bool,
     as_json: bool,
 ) -> None:
     """Create a task over STEP without a blueprint, and run it (or print it)."""
-    ctx = settings.open(executor)
+    executor, options = executor_options(executor, scheduler, resources, retries)
+    ctx = settings.open(executor, **options)
     try:
         try:
             kind = TaskType.parse(task_type)
@@ -269,14 +289,25 @@ def task_create(
 @task_group.command("resume")
 @click.argument("counter", type=int)
 @click.option("--executor", default=None)
+@scheduler_option
+@resources_option
+@retries_option
 @click.option("--quiet", "-q", is_flag=True)
 @json_option
 @pass_settings
 def task_resume(
-    settings: Settings, counter: int, executor: str | None, quiet: bool, as_json: bool
+    settings: Settings,
+    counter: int,
+    executor: str | None,
+    scheduler: str | None,
+    resources: str | None,
+    retries: int | None,
+    quiet: bool,
+    as_json: bool,
 ) -> None:
     """Resume task !COUNTER after a crash: adopt what still runs, continue the rest."""
-    ctx = settings.open(executor)
+    executor, options = executor_options(executor, scheduler, resources, retries)
+    ctx = settings.open(executor, **options)
     try:
         task = ctx.store.get_task(counter=counter)
         if task.status.is_final:

@@ -10,10 +10,11 @@ folder (``pid.json``, the logs, ``exit.json``) is the source of truth on a resta
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 from hyperstep.engine.crashpoints import crash_point
@@ -77,12 +78,16 @@ class Supervisor:
         *,
         echo: EchoFn | None = None,
         stop_grace: float = 10.0,
+        retries: int | None = None,
     ) -> None:
         self.store = store
         self.root = project_root
         self.executor = executor
         self.echo = echo
         self.stop_grace = stop_grace
+        #: how many times an execution whose runner was lost (its worker died) runs again;
+        #: by default what the executor says (the dask executor: 1), else never
+        self.retries = int(getattr(executor, "retries", 0)) if retries is None else retries
         self.live: dict[str, Live] = {}
 
     # -- starting -------------------------------------------------------------------------
@@ -168,18 +173,24 @@ class Supervisor:
                 )
             self.live[record.id] = live
             return live
-        # Lost: the shim is gone without a result. Kill whatever it left and record a crash.
+        # Lost: the shim is gone without a result. Kill whatever it left and record a crash
+        # (or run it again, in a fresh attempt folder, while retries are left).
         if ref:
             self.executor.cleanup_lost(ref)
         self.live[record.id] = live
-        self.pump(live, final=True)
+        self._drain(live)
         del self.live[record.id]
+        detail = self._lost_detail(live)
+        if record.status is not S.STOPPING:
+            retried = self._retry(live, detail)
+            if retried is not None:
+                return retried
         self.store.transition(
             record.id,
             list(ACTIVE),
             S.CRASHED,
             end_time=utcnow(),
-            status_detail="the runner process vanished without an exit status",
+            status_detail=detail,
         )
         return Finished(record=record, status=S.CRASHED, exit_code=None)
 
@@ -246,8 +257,25 @@ class Supervisor:
             if state == "running":
                 self._escalate(live)
                 continue
-            finished.append(self._finish(live, state, on_event))
+            result = self._finish(live, state, on_event)
+            if result is not None:  # None: lost, and running again as a new attempt
+                finished.append(result)
         return finished
+
+    def _drain(
+        self, live: Live, on_event: Callable[[Live, dict[str, Any]], None] | None = None
+    ) -> None:
+        """Ingest everything left once the process is gone, a last unterminated line too.
+
+        The tail advances through a long line's body without returning lines, so it is the
+        tail (``pending``), not the offsets, that says whether anything is left.
+        """
+        while True:
+            for event in self.pump(live, final=True):
+                if on_event is not None:
+                    on_event(live, event)
+            if not live.tail.pending:
+                return
 
     def _record_pid(self, live: Live) -> None:
         """Store the pid and host once the runner has written them (launch does not wait)."""
@@ -265,14 +293,8 @@ class Supervisor:
         live: Live,
         state: str,
         on_event: Callable[[Live, dict[str, Any]], None] | None,
-    ) -> Finished:
-        while True:  # drain what is left, including a last line without a newline
-            before = live.tail.offsets
-            for event in self.pump(live, final=True):
-                if on_event is not None:
-                    on_event(live, event)
-            if live.tail.offsets == before:
-                break
+    ) -> Finished | None:
+        self._drain(live, on_event)
         if not live.pid_known:
             self._record_pid(live)
         del self.live[live.record.id]
@@ -282,7 +304,9 @@ class Supervisor:
         exit_code = info.exit_code if info else None
         if info is None:
             self.executor.cleanup_lost(live.ref)
-            status, detail = S.CRASHED, "the runner process vanished without an exit status"
+            status, detail = S.CRASHED, self._lost_detail(live)
+            if not stop_requested and self._retry(live, detail) is not None:
+                return None
         elif exit_code == 0:
             status, detail = S.COMPLETE, None
         elif stop_requested:
@@ -301,6 +325,95 @@ class Supervisor:
             fields["status_detail"] = detail
         self.store.transition(live.record.id, list(ACTIVE), status, **fields)
         return Finished(record=live.record, status=status, exit_code=exit_code)
+
+    # -- retrying -------------------------------------------------------------------------
+
+    def _lost_detail(self, live: Live) -> str:
+        detail = "the runner process vanished without an exit status"
+        reason_of = getattr(self.executor, "lost_reason", None)
+        reason = reason_of(live.ref) if callable(reason_of) else None
+        return f"{detail}: {reason}" if reason else detail
+
+    def _retry(self, live: Live, detail: str) -> Live | None:
+        """Run a lost execution again as its next attempt, while ``retries`` allow it.
+
+        The crash is kept in the execution's log (a ``status`` line) and ``status_detail``;
+        the new attempt gets a fresh folder ``<execution folder>/attempt-<n>/`` (an executor
+        never reuses one), log offsets from zero, and goes ``started`` → ``queued`` →
+        ``started`` by compare-and-set, so a concurrent stop wins and nothing runs twice. An
+        execution being stopped is never retried. Returns the new attempt, or None.
+        """
+        current = self.store.get_execution(id=live.record.id)
+        if current.attempt > self.retries or current.status not in (S.QUEUED, S.STARTED):
+            return None
+        attempt = current.attempt + 1
+        base = PurePosixPath(current.exec_dir)
+        if re.fullmatch(r"attempt-\d+", base.name):
+            base = base.parent
+        message = (
+            f"attempt {current.attempt} crashed: {detail}; running it again as attempt {attempt}"
+        )
+        so, se = live.tail.offsets
+        self.store.append_output(
+            current.id,
+            logs=[("status", utcnow(), message)],
+            events=[],
+            stdout_offset=so,
+            stderr_offset=se,
+        )
+        fields: dict[str, Any] = {
+            "attempt": attempt,
+            "exec_dir": str(base / f"attempt-{attempt}"),
+            "runner_ref": None,
+            "pid": None,
+            "host": None,
+            "stdout_offset": 0,
+            "stderr_offset": 0,
+            "status_detail": message,
+        }
+        if current.status is S.QUEUED:
+            self.store.update_execution(current.id, **fields)
+        elif not self.store.transition(current.id, [S.STARTED], S.QUEUED, **fields):
+            return None
+        record = self.store.get_execution(id=current.id)
+        exec_dir = self.exec_dir(record)
+        prepare_execution_dir(
+            exec_dir,
+            counter=record.counter,
+            step=record.step,
+            parameters=record.parameters,
+            command=record.command,
+            task_counter=record.task_counter,
+        )
+        env = execution_env(
+            exec_dir, self.root, counter=record.counter, task_counter=record.task_counter
+        )
+        try:
+            ref = self.executor.launch(
+                LaunchSpec(exec_dir=exec_dir, command=record.command, cwd=self.root, env=env)
+            )
+        except Exception as exc:
+            self.store.transition(
+                record.id,
+                [S.QUEUED],
+                S.CRASHED,
+                end_time=utcnow(),
+                status_detail=f"{message}; could not start it: {exc}",
+            )
+            raise
+        info = self.executor.child_info(ref)
+        self.store.transition(
+            record.id,
+            [S.QUEUED],
+            S.STARTED,
+            runner_ref=dict(ref),
+            pid=info.child_pid if info else None,
+            host=info.host if info else None,
+        )
+        retried = Live(record=record, ref=dict(ref), tail=OutputTail(exec_dir))
+        retried.pid_known = info is not None
+        self.live[record.id] = retried
+        return retried
 
     # -- stopping -------------------------------------------------------------------------
 

@@ -22,6 +22,7 @@ from hyperstep import service
 from hyperstep.api.errors import finite_json
 from hyperstep.api.lookup import task_statuses
 from hyperstep.api.payloads import blueprints
+from hyperstep.api.security import CONTENT_SECURITY_POLICY_WEBGL
 from hyperstep.api.routes.steps import step_json
 from hyperstep.api.state import ServerState, StateDep
 from hyperstep.errors import NotFoundError, ValidationError
@@ -84,6 +85,7 @@ def render(
     *,
     status_code: int = 200,
     page: dict[str, Any] | None = None,
+    headers: dict[str, str] | None = None,
     **context: Any,
 ) -> HTMLResponse:
     root = state.ctx.project.root
@@ -95,7 +97,9 @@ def render(
         nav=context.pop("nav", ""),
         **context,
     )
-    return HTMLResponse(html, status_code=status_code, headers={"cache-control": "no-store"})
+    return HTMLResponse(
+        html, status_code=status_code, headers={"cache-control": "no-store", **(headers or {})}
+    )
 
 
 def not_found(request: Request, state: ServerState, message: str) -> HTMLResponse:
@@ -168,6 +172,7 @@ def task_page(request: Request, state: StateDep, counter: int) -> Response:
         final_statuses=FINAL_TASK,
         execution_statuses=[s.value for s in ExecutionStatus],
         page={"task": task, "final": FINAL_TASK},
+        headers={"content-security-policy": CONTENT_SECURITY_POLICY_WEBGL},
     )
 
 

@@ -19,7 +19,6 @@ Differences from the local executor, by design:
 
 from __future__ import annotations
 
-import atexit
 import contextlib
 import fnmatch
 import logging
@@ -244,8 +243,16 @@ class DaskExecutor(Executor):
         child = files.read_json(_exec_dir(ref) / files.PID)
         if child is not None:
             with contextlib.suppress(Exception):
-                client.run(remote.kill_recorded, child, 5.0, on_error="return",
-                           callback_timeout=30)
+                client.run(remote.kill_recorded, child, 5.0, on_error="return", callback_timeout=30)
+
+    def wait(self, timeout: float) -> None:
+        """Sleep up to ``timeout`` seconds, waking as soon as output arrives or a run ends."""
+        receiver = self._receiver
+        if receiver is None:
+            time.sleep(timeout)
+            return
+        if receiver.changed.wait(timeout):
+            receiver.changed.clear()
 
     def close(self) -> None:
         with self._lock:
@@ -281,10 +288,7 @@ class DaskExecutor(Executor):
         run_id = ref.get("run_id")
         if not isinstance(run_id, str):
             return None
-        try:
-            receiver = self._connect(None, ref)[1]
-        except HyperstepError:
-            return None
+        receiver = self._connect(None, ref)[1]  # an unreachable scheduler is an error, not a loss
         run = receiver.get(run_id)
         if run is None:
             run = Run.open(ref, _exec_dir(ref), adopted=True)
@@ -313,8 +317,8 @@ class DaskExecutor(Executor):
             self._receiver = Receiver(
                 client, str(address), interval=self.interval, outputs_limit=self.outputs_limit
             )
+            # runs at interpreter exit too: the client says goodbye instead of vanishing
             self._finalizer = weakref.finalize(self, _shutdown, self._receiver, client)
-            atexit.register(self._finalizer)
             return self._client, self._receiver
 
     def _code_for(self, client: Any, root: Path) -> tuple[CodeRef, Any]:
@@ -410,13 +414,12 @@ def _open_client(address: str, timeout: float) -> Any:
         from hyperstep.errors import EngineUnavailable
 
         raise EngineUnavailable(
-            f"the dask executor needs the 'distributed' package ({exc}); "
-            "install hyperstep[dask]"
+            f"the dask executor needs the 'distributed' package ({exc}); install hyperstep[dask]"
         ) from None
     for name in ("distributed.client", "distributed.core", "distributed.batched"):
         logging.getLogger(name).setLevel(logging.ERROR)
     try:
-        return Client(address, timeout=timeout, set_as_default=False)
+        return Client(address, timeout=timeout, set_as_default=False)  # type: ignore[no-untyped-call]
     except (OSError, TimeoutError) as exc:
         raise ConfigError(f"cannot reach the Dask scheduler at {address}: {exc}") from None
 
@@ -442,7 +445,8 @@ def _check_workers(client: Any, address: str, timeout: float) -> None:
             )
     if problems:
         raise ConfigError(
-            f"the Dask workers at {address} cannot run executions: " + "; ".join(problems)
+            f"the Dask workers at {address} cannot run executions: "
+            + "; ".join(problems)
             + f". Install hyperstep[dask] {hyperstep.__version__} on every worker"
         )
 

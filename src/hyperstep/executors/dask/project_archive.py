@@ -1,4 +1,4 @@
-"""How the project's code reaches the workers: a content-addressed archive, unpacked once per worker.
+"""How the project's code reaches the workers: a content-addressed archive, unpacked once each.
 
 The engine packs the project folder (minus ``.hyperstep/``, ``.git/``, virtual environments,
 caches and the configured ``exclude`` patterns) into a deterministic ``tar.gz``: entries sorted,

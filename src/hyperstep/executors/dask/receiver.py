@@ -105,12 +105,15 @@ class Receiver:
         self.lock = threading.Lock()
         self.runs: dict[str, Run] = {}
         self.wake = threading.Event()
+        #: set whenever output arrived or a run ended: the engine's wait ends early
+        self.changed = threading.Event()
         self._commands: queue.SimpleQueue[tuple[str, str, float]] = queue.SimpleQueue()
         self._closing = threading.Event()
         self._forget: dict[str, list[str]] = {}
         self._unreachable_since: float | None = None
-        self._thread = threading.Thread(target=self._loop, name="hyperstep-dask-receiver",
-                                        daemon=True)
+        self._thread = threading.Thread(
+            target=self._loop, name="hyperstep-dask-receiver", daemon=True
+        )
         self._thread.start()
 
     # -- called from the engine's thread ---------------------------------------------------
@@ -213,21 +216,26 @@ class Receiver:
         elif run.home != address:
             # Dask started the task a second time (its first worker looked dead): never two.
             log.warning("run %s also started on %s; killing it there", run_id, address)
-            self.client.run(remote.kill_runs, [run_id], workers=[address], on_error="return",
-                            callback_timeout=_RPC_TIMEOUT)
+            self.client.run(
+                remote.kill_runs,
+                [run_id],
+                workers=[address],
+                on_error="return",
+                callback_timeout=_RPC_TIMEOUT,
+            )
             return
         if reply.state == "unknown":
             self._lose(run, f"its worker {address} no longer knows it (restarted?)")
             return
         if reply.child is not None and not run.child_written:
-            files.write_json_atomic(
-                run.exec_dir / files.PID, {**reply.child, "worker": address}
-            )
+            files.write_json_atomic(run.exec_dir / files.PID, {**reply.child, "worker": address})
             run.child_written = True
         if reply.stdout:
             run.out_size = _append(run.exec_dir / files.STDOUT, run.out_size, reply.stdout)
+            self.changed.set()
         if reply.stderr:
             run.err_size = _append(run.exec_dir / files.STDERR, run.err_size, reply.stderr)
+            self.changed.set()
         lost = reply.extra.get("lost")
         if lost:
             self._lose(run, str(lost))
@@ -275,13 +283,19 @@ class Receiver:
                 if run.future is not None:
                     run.future.cancel()
             function: Callable[..., Any]
+            argument: Any
             if what == "kill":
                 function, argument = remote.kill_runs, [run_id]
             else:
                 function, argument = remote.stop_runs, {run_id: grace}
             workers = [run.home] if run.home else None
-            self.client.run(function, argument, workers=workers, on_error="return",
-                            callback_timeout=_RPC_TIMEOUT)
+            self.client.run(
+                function,
+                argument,
+                workers=workers,
+                on_error="return",
+                callback_timeout=_RPC_TIMEOUT,
+            )
 
     def _stopped_before_start(self, run: Run) -> None:
         now = utc_now()
@@ -320,6 +334,7 @@ class Receiver:
 
     def _ended(self, run: Run, status: Status) -> None:
         run.status = status
+        self.changed.set()
         run.future = None  # lets Dask release the task
         if status == "exited" and run.home is not None:
             self._forget.setdefault(run.home, []).append(run.run_id)
@@ -327,14 +342,24 @@ class Receiver:
     def _flush_forget(self) -> None:
         batches, self._forget = self._forget, {}
         for address, run_ids in batches.items():
-            self.client.run(remote.forget, run_ids, workers=[address], on_error="return",
-                            callback_timeout=_RPC_TIMEOUT)
+            self.client.run(
+                remote.forget,
+                run_ids,
+                workers=[address],
+                on_error="return",
+                callback_timeout=_RPC_TIMEOUT,
+            )
             self.clear_claims(run_ids)
 
     def _fetch_outputs(self, run: Run, address: str, size: int) -> None:
-        replies = self.client.run(remote.pack_outputs, run.run_id, self.outputs_limit,
-                                  workers=[address], on_error="return",
-                                  callback_timeout=_RPC_TIMEOUT)
+        replies = self.client.run(
+            remote.pack_outputs,
+            run.run_id,
+            self.outputs_limit,
+            workers=[address],
+            on_error="return",
+            callback_timeout=_RPC_TIMEOUT,
+        )
         data = replies.get(address)
         outputs = run.exec_dir / "outputs"
         if isinstance(data, bytes):
@@ -357,8 +382,9 @@ class Receiver:
         now = time.monotonic()
         if self._unreachable_since is None:
             self._unreachable_since = now
-            log.warning("hyperstep: the Dask scheduler at %s is unreachable: %s",
-                        self.scheduler, exc)
+            log.warning(
+                "hyperstep: the Dask scheduler at %s is unreachable: %s", self.scheduler, exc
+            )
         if now - self._unreachable_since < self.lost_timeout:
             time.sleep(min(1.0, self.lost_timeout / 10))
             return

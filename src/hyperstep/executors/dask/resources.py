@@ -30,9 +30,9 @@ _DEVICE_ALIASES: dict[str, tuple[str, ...]] = {
 }
 
 
-def parse_resources(value: str | Mapping[str, Any] | None, *, field: str = "resources") -> (
-    dict[str, float]
-):
+def parse_resources(
+    value: str | Mapping[str, Any] | None, *, field: str = "resources"
+) -> dict[str, float]:
     """``"slots=1,GPU=1"`` (commas or spaces) or a mapping → ``{"slots": 1.0, "GPU": 1.0}``."""
     if value is None:
         return dict(DEFAULT_RESOURCES)
@@ -124,7 +124,7 @@ def map_onto_workers(
                 raise ValidationError(
                     f"step {step!r} needs {amount:g} × {name} (resources.devices), but no worker "
                     f"of the cluster offers it; start such workers with 'dask worker SCHEDULER "
-                    f"--resources \"{aliases[1] if len(aliases) > 1 else name}=N\"'",
+                    f'--resources "{aliases[1] if len(aliases) > 1 else name}=N"\'',
                     field=f"steps.{step}.resources.devices",
                 )
             out[target] = max(out.get(target, 0.0), amount)

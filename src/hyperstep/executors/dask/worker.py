@@ -233,8 +233,10 @@ class WorkerAgent:
                 )
                 files.write_json_atomic(run.dir / files.EXIT, result.to_json())
             else:
-                run.lost = f"the runner on worker {self.address} ended with status {code} " \
+                run.lost = (
+                    f"the runner on worker {self.address} ended with status {code} "
                     "without recording a result"
+                )
         run.ended = time.time()
 
     def _record_failure(self, run: WorkerRun, message: str) -> None:
@@ -339,12 +341,13 @@ class WorkerAgent:
                 if run is not None and run.ended is not None:
                     gone.append(self.runs.pop(run_id))
                     self.cancelled.pop(run_id, None)
+
+        def remove() -> None:
+            for run in gone:
+                shutil.rmtree(run.dir, ignore_errors=True)
+
         if gone:
-            threading.Thread(
-                target=lambda: [shutil.rmtree(r.dir, ignore_errors=True) for r in gone],
-                name="hyperstep-forget",
-                daemon=True,
-            ).start()
+            threading.Thread(target=remove, name="hyperstep-forget", daemon=True).start()
         return len(gone)
 
 

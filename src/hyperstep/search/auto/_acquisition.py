@@ -45,6 +45,8 @@ def log_expected_improvement(mean: FloatArray, std: FloatArray, best: float) -> 
 
 #: Step sizes (fractions of each axis) of the moves around the incumbents.
 _LOCAL_SCALES = (0.003, 0.01, 0.03, 0.1, 0.3)
+#: Step sizes of the trust-region search (``local=True``).
+_TRUST_SCALES = (0.01, 0.03, 0.1)
 
 
 class AcquisitionSearch:
@@ -66,10 +68,24 @@ class AcquisitionSearch:
         self.n_starts, self.rounds, self.n_moves = n_starts, rounds, n_moves
 
     def ranked(
-        self, model: GaussianProcess, best: float, incumbents: FloatArray
+        self,
+        model: GaussianProcess,
+        best: float,
+        incumbents: FloatArray,
+        local: bool = False,
     ) -> tuple[FloatArray, FloatArray]:
-        """Candidates (snapped rows) and their log-EI, best first."""
+        """Candidates (snapped rows) and their log-EI, best first.
+
+        ``local`` searches only close to the incumbents (no uniform draws, small moves): a
+        trust region around what is known to be good.
+        """
         enc, rng = self.encoder, self.rng
+        if local:
+            pools = [
+                enc.perturb(incumbents[rng.integers(0, len(incumbents), self.n_local)], s, rng)
+                for s in _TRUST_SCALES
+            ]
+            return self._refine(model, best, np.vstack(pools), self.rounds[2:])
         pools = [enc.sample(rng, self.n_random)]
         if len(incumbents):
             # Moves of every size around the best observed points, one parameter or a few.
@@ -77,10 +93,15 @@ class AcquisitionSearch:
             for scale in _LOCAL_SCALES:
                 seeds = incumbents[rng.integers(0, len(incumbents), per_scale)]
                 pools.append(enc.perturb(seeds, scale, rng, n_changed=1.0 + 2.0 * scale))
-        cand = np.vstack(pools)
+        return self._refine(model, best, np.vstack(pools), self.rounds)
+
+    def _refine(
+        self, model: GaussianProcess, best: float, cand: FloatArray, rounds: tuple[float, ...]
+    ) -> tuple[FloatArray, FloatArray]:
+        """Shrinking moves around the best few candidates; everything scored, best first."""
+        enc, rng = self.encoder, self.rng
         score = self._score(model, best, cand)
-        # Shrinking local moves around the best few candidates.
-        for scale in self.rounds:
+        for scale in rounds:
             top = np.argsort(-score)[: self.n_starts]
             starts = cand[np.repeat(top, self.n_moves)]
             moved = enc.perturb(starts, scale, rng)

@@ -46,7 +46,9 @@ from hyperstep.space import Distribution, Space
 FloatArray = NDArray[np.float64]
 
 #: Enumerate a finite space to find an unseen point only when it is at most this big.
-_ENUMERATION_LIMIT = 200_000
+_ENUMERATION_LIMIT = 50_000
+_LOCAL_POINTS = 1
+_LOCAL_INC = 1
 
 
 class AutoEngine:
@@ -77,10 +79,10 @@ class AutoEngine:
         pending: Sequence[dict[str, Any]],
         seed: int,
     ) -> list[dict[str, Any]]:
-        """``n`` distinct points of ``space``, none already in ``history`` or ``pending``.
+        """Up to ``n`` distinct points of ``space``, none already in ``history`` or ``pending``.
 
         ``history`` holds finished executions with their value (minimised; ``None`` = failed).
-        A point is repeated only when the space has fewer unseen points than asked for.
+        Fewer than ``n`` points come back only when the space has fewer unseen points.
         """
         if n <= 0:
             return []
@@ -88,8 +90,9 @@ class AutoEngine:
         rng = np.random.default_rng([abs(int(seed)) % 2**63, len(history), len(pending)])
         known = [(p, v) for p, v in history if _in_space(space, p)]
         pending_points = [p for p in pending if _in_space(space, p)]
-        if encoder.n_params == 0:
-            return [encoder.decode(np.zeros(0)) for _ in range(n)]
+        if encoder.n_params == 0:  # a single point: propose it unless it has been run
+            ran = bool(known or pending_points)
+            return [] if ran else [encoder.decode(np.zeros(0))]
 
         x_known = encoder.encode([p for p, _ in known])
         x_pending = encoder.encode(pending_points)
@@ -143,12 +146,16 @@ class AutoEngine:
         incumbents = x[np.argsort(y, kind="stable")[: self.n_incumbents]]
         search = AcquisitionSearch(encoder, rng)
         chosen: list[FloatArray] = []
-        for _ in range(n):
-            candidates, _scores = search.ranked(model, best, incumbents)
+        for i in range(n):
+            local = n - i <= _LOCAL_POINTS and n > _LOCAL_POINTS
+            centre = incumbents[:_LOCAL_INC] if local else incumbents
+            candidates, _scores = search.ranked(model, best, centre, local=local)
             row = _first_unseen(encoder, candidates, seen)
             if row is None:
                 fallback = _random_unseen(encoder, rng, 1, seen)
-                row = fallback[0] if fallback else candidates[0]
+                if not fallback:
+                    break  # a finite space used up: fewer points, never a repeat
+                row = fallback[0]
             seen.add(encoder.key(row))
             chosen.append(row)
             model = model.condition(row[None, :], model.predict(row[None, :])[0])
@@ -208,8 +215,8 @@ def _random_unseen(
 ) -> list[FloatArray]:
     """Up to ``n`` distinct unseen rows, drawn uniformly; enumerated when the space is small.
 
-    When the space holds fewer unseen points than ``n``, the rest are repeats of drawn points,
-    so the caller always gets ``n`` rows.
+    Fewer than ``n`` only when the space has fewer unseen points (or is too large to
+    enumerate and random draws keep hitting seen points).
     """
     taken = set(seen)
     out: list[FloatArray] = []
@@ -230,6 +237,4 @@ def _random_unseen(
                 out.append(grid[index])
                 if len(out) == n:
                     return out
-    while len(out) < n:
-        out.append(encoder.sample(rng, 1)[0])
     return out

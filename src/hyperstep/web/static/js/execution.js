@@ -138,14 +138,14 @@
       const points = events.map((e, index) => [xValue(e, x, index), e.data[k]]).filter((p) => typeof p[1] === "number" && p[0] !== undefined);
       return {
         type: points.length > 2000 ? "scattergl" : "scatter", mode: "lines+markers",
-        name: HSPlots_text(k), x: points.map((p) => p[0]), y: points.map((p) => p[1]),
+        name: plotText(k), x: points.map((p) => p[0]), y: points.map((p) => p[1]),
         yaxis: i === 0 ? "y" : "y2", marker: { size: 5 },
       };
     });
     const layout = {
       font: { family: "system-ui, sans-serif", size: 12 }, margin: { l: 60, r: 60, t: 10, b: 45 },
       paper_bgcolor: "rgba(0,0,0,0)", hovermode: "x unified",
-      xaxis: { title: { text: HSPlots_text(x === "#" ? "event number" : x) }, type: x === "_time" ? "date" : "-" },
+      xaxis: { title: { text: plotText(x === "#" ? "event number" : x) }, type: x === "_time" ? "date" : "-" },
       yaxis: { title: { text: traces[0] ? traces[0].name : "" } },
       legend: { orientation: "h", y: -0.25 },
     };
@@ -156,7 +156,7 @@
     document.body.dataset.chartDrawn = String(traces.length);
   }
 
-  function HSPlots_text(value) {
+  function plotText(value) {
     return String(value).replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
   }
 

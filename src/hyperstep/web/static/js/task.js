@@ -46,9 +46,9 @@
       { key: "duration", label: "duration", value: (e) => e.duration, duration: true },
     ];
     (task.columns.parameters || []).forEach((name) =>
-      cols.push({ key: "parameters." + name, label: name, value: (e) => e.parameters[name], kind: "param" }));
+      cols.push({ key: "parameters." + name, label: name, value: (e) => e.parameters[name], kind: "col-param" }));
     metrics.slice(0, 12).forEach((name) =>
-      cols.push({ key: "metadata." + name, label: name, value: (e) => e.cumulative_metadata[name], kind: "metric" }));
+      cols.push({ key: "metadata." + name, label: name, value: (e) => e.cumulative_metadata[name], kind: "col-metric" }));
     return cols;
   }
 
