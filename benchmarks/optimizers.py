@@ -13,6 +13,7 @@ Methods:
   random     Optuna ``RandomSampler(seed=s)``
   auto       hyperstep ``make_search("bayesian_tpe", space, engine="auto", seed=s, startup=20)``
   optuna-hs  hyperstep's ``engine="optuna"`` path (sanity check against ``tpe``)
+  auto-direct  ``AutoEngine.suggest`` without the search wrapper (development; not in the tables)
 
 Usage (see benchmarks/README.md for the exact command of the published tables)::
 
@@ -279,7 +280,9 @@ def summarise(results: dict[str, Any]) -> dict[str, Any]:
     for problem, by_method in results["runs"].items():
         ref = by_method.get(REFERENCE)
         rows: dict[str, Any] = {}
-        for method, run in by_method.items():
+        order = [m for m in METHODS if m in by_method] + [m for m in by_method if m not in METHODS]
+        for method in order:
+            run = by_method[method]
             regrets = [float(r) for r in run["regrets"]]
             row: dict[str, Any] = {
                 "seeds": len(regrets),
@@ -325,7 +328,7 @@ def markdown(results: dict[str, Any]) -> str:
             f"### {problem}",
             "",
             "| method | seeds | median regret | mean regret | ratio vs ref | win-rate vs ref "
-            "| Wilcoxon p | median ms/suggestion |",
+            "| Wilcoxon p | median ms per suggestion |",
             "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
         ]
         for method, row in rows.items():

@@ -7,6 +7,7 @@ of the executions. ``Server.client`` talks to the ASGI app in-process (with the 
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import threading
 import time
@@ -122,6 +123,18 @@ def bayes_payload(count: int = 24, step: str = "obj", **extra: Any) -> dict[str,
     return payload
 
 
+def slow_payload(count: int = 30) -> dict[str, Any]:
+    """A random search of the ``slow`` step: each execution runs for about ten seconds."""
+    return {
+        "step": "slow",
+        "type": "random_search",
+        "parameters": {
+            "x": {"style": "random", "rules": {"distribution": "uniform", "min": 0, "max": 2}},
+        },
+        "configuration": {"execution_count": count, "execution_batch_size": 2},
+    }
+
+
 @dataclass
 class Server:
     root: Path
@@ -136,27 +149,35 @@ class Server:
         """A client without the token (and with the given headers)."""
         return TestClient(self.app, base_url="http://testserver", headers=headers)
 
-    def wait_task(self, ident: str | int, *, timeout: float = 90.0,
-                  until: Any = None) -> dict[str, Any]:
+    def wait_task(
+        self, ident: str | int, *, timeout: float = 90.0, until: Any = None
+    ) -> dict[str, Any]:
         """Poll GET /tasks/{ident}/ until it is final (or ``until(task)`` holds)."""
         deadline = time.monotonic() + timeout
         while True:
             task = self.client.get(f"/api/v0/tasks/{ident}/").json()
-            done = until(task) if until is not None else task["status"] in (
-                "complete", "error", "stopped")
+            done = (
+                until(task)
+                if until is not None
+                else task["status"] in ("complete", "error", "stopped")
+            )
             if done:
                 return task
             if time.monotonic() > deadline:
                 raise AssertionError(f"task {ident} did not get there in {timeout} s: {task}")
             time.sleep(0.2)
 
-    def wait_execution(self, ident: str | int, timeout: float = 60.0,
-                       until: Any = None) -> dict[str, Any]:
+    def wait_execution(
+        self, ident: str | int, timeout: float = 60.0, until: Any = None
+    ) -> dict[str, Any]:
         deadline = time.monotonic() + timeout
         while True:
             record = self.client.get(f"/api/v0/executions/{ident}/").json()
-            done = until(record) if until is not None else record["status"] in (
-                "complete", "error", "crashed", "stopped")
+            done = (
+                until(record)
+                if until is not None
+                else record["status"] in ("complete", "error", "crashed", "stopped")
+            )
             if done:
                 return record
             if time.monotonic() > deadline:
@@ -177,21 +198,34 @@ def running_server(
     """The whole server on ``root``; with ``live``, uvicorn on a free port as well."""
     ctx = open_context(root)
     engine = EngineHost(ctx, scan_interval=0.5, poll_interval=0.05, stop_grace=3.0)
-    state = ServerState(ctx=ctx, engine=engine, credentials=Credentials(TOKEN),
-                        stream_interval=stream_interval, stream_timeout=30.0)
+    state = ServerState(
+        ctx=ctx,
+        engine=engine,
+        credentials=Credentials(TOKEN),
+        stream_interval=stream_interval,
+        stream_timeout=30.0,
+    )
     app = create_app(state, allowed_hosts=HOSTS)
     engine.start()
-    client = TestClient(app, base_url="http://testserver",
-                        headers={"Authorization": f"Token {TOKEN}"})
+    client = TestClient(
+        app, base_url="http://testserver", headers={"Authorization": f"Token {TOKEN}"}
+    )
     server = Server(root, ctx, engine, state, app, client)
     uvi: uvicorn.Server | None = None
     thread: threading.Thread | None = None
     try:
         if live:
             port = free_port()
-            uvi = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port,
-                                                log_level="warning", access_log=False,
-                                                timeout_graceful_shutdown=1))
+            uvi = uvicorn.Server(
+                uvicorn.Config(
+                    app,
+                    host="127.0.0.1",
+                    port=port,
+                    log_level="warning",
+                    access_log=False,
+                    timeout_graceful_shutdown=3,
+                )
+            )
             thread = threading.Thread(target=uvi.run, daemon=True)
             thread.start()
             deadline = time.monotonic() + 15
@@ -219,7 +253,5 @@ def stop_everything(ctx: Context) -> None:
         status=[S.CREATED, S.QUEUED, S.STARTED, S.STOPPING], limit=None
     ):
         if record.runner_ref:
-            try:
+            with contextlib.suppress(Exception):
                 ctx.executor.stop(record.runner_ref, grace=0.5)
-            except Exception:
-                pass

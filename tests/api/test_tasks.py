@@ -7,8 +7,7 @@ import io
 from typing import Any
 
 import pytest
-
-from tests.api.support import Server, bayes_payload, grid_payload
+from tests.api.support import Server, bayes_payload, grid_payload, slow_payload
 
 
 def _count_tasks(server: Server) -> int:
@@ -27,9 +26,10 @@ def test_a_grid_task_created_through_the_api_runs_to_completion(server: Server) 
     assert task["status"] == "complete"
     assert task["status_summary"]["complete_count"] == 9
     assert task["progress"] == {"done": 9, "total": 9, "running": 0, "failed": 0}
-    # objective.py: sum of (v-1)^2 over numbers + a fixed value per string; x=1, y=1 is best.
-    assert task["best"]["parameters"]["x"] == 1
-    assert task["best"]["parameters"]["y"] == 1.0
+    runs = server.client.get(f"/api/v0/executions/?task={created['id']}").json()["results"]
+    best = min(runs, key=lambda e: e["cumulative_metadata"]["objective"])
+    assert task["best"]["counter"] == best["counter"]
+    assert task["best"]["value"] == best["cumulative_metadata"]["objective"]
     assert task["columns"] == {"parameters": ["x", "y"], "metrics": ["epoch", "objective"]}
     by_counter = server.client.get("/api/v0/tasks/1/").json()
     assert by_counter["id"] == created["id"]
@@ -41,25 +41,34 @@ def test_a_grid_task_created_through_the_api_runs_to_completion(server: Server) 
         ({"step": "nope"}, "step"),
         ({"command": "rm -rf ~"}, "command"),
         ({"type": "sorcery"}, "type"),
-        ({"parameters": {"x": {"style": "linear", "rules": {"start": 0, "end": 1}}}},
-         "parameters.x"),
-        ({"parameters": {"x": {"style": "multiple", "rules": {"items": [0, 99]}}}},
-         "parameters.x"),
+        (
+            {"parameters": {"x": {"style": "linear", "rules": {"start": 0, "end": 1}}}},
+            "parameters.x",
+        ),
+        ({"parameters": {"x": {"style": "multiple", "rules": {"items": [0, 99]}}}}, "parameters.x"),
         ({"parameters": {"zzz": {"style": "single", "rules": {"value": 1}}}}, "parameters.zzz"),
-        ({"parameters": {"x": {"style": "random", "rules": {"distribution": "gaussian"}}}},
-         "parameters.x.rules.distribution"),
-        ({"parameters": {"x": {"style": "single", "rules": {"value": 1, "shell": "x"}}}},
-         "parameters.x.rules.shell"),
-        ({"parameters": {"opt": {"style": "single", "rules": {"value": "a\u0000b"}}}},
-         "parameters.opt"),
+        (
+            {"parameters": {"x": {"style": "random", "rules": {"distribution": "gaussian"}}}},
+            "parameters.x.rules.distribution",
+        ),
+        (
+            {"parameters": {"x": {"style": "single", "rules": {"value": 1, "shell": "x"}}}},
+            "parameters.x.rules.shell",
+        ),
+        (
+            {"parameters": {"opt": {"style": "single", "rules": {"value": "a\u0000b"}}}},
+            "parameters.opt",
+        ),
         ({"configuration": {"execution_count": 10**9}}, "configuration.execution_count"),
         ({"configuration": {"execution_batch_size": 0}}, "configuration.execution_batch_size"),
         ({"configuration": {"engine": "magic"}}, "configuration.engine"),
         ({"task_stop_expression": "objective >"}, "task_stop_expression"),
         ({"on_child_error": "explode"}, "on_child_error"),
         ({"inputs": {"data": ["http://example.com/x.csv"]}}, "inputs"),
-        ({"configuration": {"environment_variables": {"A": "1"}}},
-         "configuration.environment_variables"),
+        (
+            {"configuration": {"environment_variables": {"A": "1"}}},
+            "configuration.environment_variables",
+        ),
     ],
 )
 def test_an_invalid_payload_is_refused_naming_the_field_and_creates_nothing(
@@ -92,8 +101,11 @@ def test_a_bayesian_task_without_a_metric_is_refused(server: Server) -> None:
 
 def test_nan_and_non_json_bodies_are_refused(server: Server) -> None:
     payload = grid_payload()
-    text = str(payload).replace("'", '"').replace('"objective"}', '"objective", '
-                                                   '"optimization_target_value": NaN}')
+    text = (
+        str(payload)
+        .replace("'", '"')
+        .replace('"objective"}', '"objective", "optimization_target_value": NaN}')
+    )
     response = server.client.post(
         "/api/v0/tasks/", content=text, headers={"content-type": "application/json"}
     )
@@ -145,9 +157,7 @@ def test_validate_of_a_body_that_is_not_an_object_is_422(server: Server) -> None
 def test_listing_filters_by_status_and_pages(server: Server) -> None:
     first = server.client.post("/api/v0/tasks/", json=grid_payload()).json()
     server.wait_task(first["id"])
-    second = server.client.post(
-        "/api/v0/tasks/", json=bayes_payload(step="slow", count=30)
-    ).json()
+    second = server.client.post("/api/v0/tasks/", json=slow_payload()).json()
     server.wait_task(second["id"], until=lambda t: t["status"] == "started")
     everything = server.client.get("/api/v0/tasks/").json()
     assert everything["count"] == 2
@@ -173,8 +183,15 @@ def test_listing_filters_by_status_and_pages(server: Server) -> None:
     assert again.status_code == 409
 
 
-@pytest.mark.parametrize("path", ["/api/v0/tasks/999/", "/api/v0/tasks/no-such-id/",
-                                  "/api/v0/tasks/999/plots/", "/api/v0/tasks/999/export/"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/v0/tasks/999/",
+        "/api/v0/tasks/no-such-id/",
+        "/api/v0/tasks/999/plots/",
+        "/api/v0/tasks/999/export/",
+    ],
+)
 def test_unknown_tasks_are_404(server: Server, path: str) -> None:
     response = server.client.get(path)
     assert response.status_code == 404
@@ -206,9 +223,7 @@ def test_plots_and_export_of_a_finished_task(server: Server) -> None:
     assert len(rows) == 9 and {r["status"] for r in rows} == {"complete"}
     as_json = server.client.get(f"/api/v0/tasks/{created['id']}/export/?format=json").json()
     assert len(as_json) == 9
-    assert server.client.get(
-        f"/api/v0/tasks/{created['id']}/export/?format=xml"
-    ).status_code == 422
+    assert server.client.get(f"/api/v0/tasks/{created['id']}/export/?format=xml").status_code == 422
 
 
 def test_a_bayesian_task_marks_its_random_startup(server: Server) -> None:
@@ -219,3 +234,31 @@ def test_a_bayesian_task_marks_its_random_startup(server: Server) -> None:
     plots = server.client.get(f"/api/v0/tasks/{created['id']}/plots/").json()
     assert plots["startup"] == 20
     assert sorted(plots["index"]) == list(range(24))
+
+
+def test_plot_columns_follow_the_space_log_and_categorical(server: Server) -> None:
+    payload = {
+        "step": "obj",
+        "type": "random_search",
+        "parameters": {
+            "x": {"style": "random", "rules": {"distribution": "loguniform", "min": -3, "max": 1}},
+            "opt": {"style": "multiple", "rules": {"items": ["adam", "sgd", "rmsprop"]}},
+        },
+        "configuration": {"execution_count": 12, "execution_batch_size": 4,
+                          "optimization_target_metric": "objective"},
+        "direction": "maximize",
+        "seed": 5,
+    }
+    created = server.client.post("/api/v0/tasks/", json=payload)
+    assert created.status_code == 201, created.text
+    server.wait_task(created.json()["id"])
+    plots = server.client.get(f"/api/v0/tasks/{created.json()['id']}/plots/").json()
+    columns = {c["name"]: c for c in plots["parameters"]}
+    assert columns["x"]["scale"] == "log"
+    assert all(1e-3 <= v <= 10 for v in columns["x"]["values"])
+    assert columns["opt"]["scale"] == "categorical"
+    assert set(columns["opt"]["categories"]) <= {"adam", "sgd", "rmsprop"}
+    assert all(0 <= code < len(columns["opt"]["categories"]) for code in columns["opt"]["values"])
+    assert plots["direction"] == "maximize" and plots["startup"] == 0
+    assert plots["best"] == [max(plots["value"][: i + 1]) for i in range(plots["n"])]
+    assert {i["name"] for i in plots["importance"]} == {"x", "opt"}

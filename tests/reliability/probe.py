@@ -14,11 +14,13 @@ Harness options (each written as separate tokens, never ``--opt=value``):
 ``--no-metric-if NAME V,..`` exit 0 without printing metrics when NAME is one of the values
 ``--exit N``              exit with status N after the metrics
 ``--kill-self SIG``       send itself signal SIG (a number) after the metrics
+``--kill-self-if NAME V,..`` SIGKILL itself after the first metric line when NAME is one of them
 ``--grandchild``          start a sleeping grandchild (same process group) first
 ``--ignore-sigterm``      ignore SIGTERM (only SIGKILL ends it)
 ``--hang``                sleep until killed after the metrics
 ``--flood-bytes N``       write N bytes of ``x`` on stdout without a newline, then exit
 ``--edge-cases``          print the metric-stream edge cases of the reliability catalogue
+``--partial-then-kill``   print an event without its newline, then SIGKILL itself
 
 Environment: when ``PROBE_RUNS`` names a file, the probe appends one JSON line per start and per
 normal end (``{"event": "start"|"end", "counter": ..., "pid": ..., "time": ...}``): how the
@@ -46,11 +48,13 @@ _ARITY = {
     "--no-metric-if": 2,
     "--exit": 1,
     "--kill-self": 1,
+    "--kill-self-if": 2,
     "--grandchild": 0,
     "--ignore-sigterm": 0,
     "--hang": 0,
     "--flood-bytes": 1,
     "--edge-cases": 0,
+    "--partial-then-kill": 0,
 }
 
 _SLEEPER = "import time\nwhile True:\n    time.sleep(3600)\n"
@@ -153,6 +157,10 @@ def main() -> int:
             remaining -= len(block)
         sys.stdout.buffer.flush()
         return 0
+    if "--partial-then-kill" in harness:
+        sys.stdout.write('{"m_killed": 5}')
+        sys.stdout.flush()
+        os.kill(os.getpid(), signal.SIGKILL)
     if "--edge-cases" in harness:
         edge_cases()
         record("end")
@@ -176,6 +184,10 @@ def main() -> int:
         if pause:
             time.sleep(pause)
         print(json.dumps({"epoch": epoch, metric: value + (epochs - epoch)}), flush=True)
+        if "--kill-self-if" in harness:
+            name, values = harness["--kill-self-if"]
+            if params.get(name) in values.split(","):
+                os.kill(os.getpid(), signal.SIGKILL)
     if "--kill-self" in harness:
         os.kill(os.getpid(), int(harness["--kill-self"][0]))
         time.sleep(5)

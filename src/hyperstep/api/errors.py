@@ -77,7 +77,7 @@ def error_entry(exc: HyperstepError) -> dict[str, Any]:
     message = str(exc)
     raw_field = getattr(exc, "field", None)
     if raw_field and message.startswith(f"{raw_field}: "):
-        message = message[len(raw_field) + 2:]
+        message = message[len(raw_field) + 2 :]
     return {"field": field, "message": message}
 
 
@@ -174,7 +174,7 @@ def install(app: FastAPI) -> None:
 def responses(*codes: int) -> dict[int | str, dict[str, Any]]:
     """OpenAPI ``responses`` for the error statuses a route can answer."""
     text = {
-        400: "Invalid Host header",
+        400: "Unreadable request (a body that is not UTF-8 JSON, a foreign Host header)",
         401: "No valid token",
         403: "Cross-site request refused",
         404: "Not found",
@@ -183,6 +183,6 @@ def responses(*codes: int) -> dict[int | str, dict[str, Any]]:
         422: "Invalid request (the field is named)",
     }
     out: dict[int | str, dict[str, Any]] = {}
-    for code in (401, 403, 422, *codes):
+    for code in (400, 401, 403, 413, 422, *codes):
         out[code] = {"model": ErrorBody, "description": text[code]}
     return out

@@ -89,9 +89,9 @@ def _sortable(value: Any) -> tuple[int, Any] | None:
     return (1, repr(value))
 
 
-def page_links(base: str, params: dict[str, Any], count: int, limit: int, offset: int) -> tuple[
-    str | None, str | None
-]:
+def page_links(
+    base: str, params: dict[str, Any], count: int, limit: int, offset: int
+) -> tuple[str | None, str | None]:
     """DRF-style ``next`` and ``previous`` URLs of one page."""
     from urllib.parse import urlencode
 

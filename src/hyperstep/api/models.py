@@ -32,16 +32,24 @@ class Rules(_Strict):
     """The ``rules`` of a variant parameter; which keys apply depends on the style."""
 
     value: Value | None = Field(default=None, description="single: the value")
-    items: list[Scalar] | None = Field(default=None, description="multiple: the values (Categorical)")
-    start: float | None = Field(default=None, description="linear/logspace: first value or exponent")
+    items: list[Scalar] | None = Field(
+        default=None, description="multiple: the values (Categorical)"
+    )
+    start: float | None = Field(
+        default=None, description="linear/logspace: first value or exponent"
+    )
     end: float | None = Field(default=None, description="linear/logspace: last value or exponent")
     step: float | None = Field(
         None, description="linear: the step; random: Q.Step (values min + k·step)"
     )
     count: int | None = Field(default=None, ge=1, le=MAX_EXECUTIONS, description="logspace/random")
     base: float | None = Field(default=None, description="logspace/loguniform: the base (10)")
-    min: float | None = Field(default=None, description="random/logspace: lower bound (exponent for log)")
-    max: float | None = Field(default=None, description="random/logspace: upper bound (exponent for log)")
+    min: float | None = Field(
+        default=None, description="random/logspace: lower bound (exponent for log)"
+    )
+    max: float | None = Field(
+        default=None, description="random/logspace: upper bound (exponent for log)"
+    )
     distribution: (
         Literal["uniform", "loguniform", "log_uniform", "log-uniform", "integer", "int"] | None
     ) = Field(default=None, description="random: uniform, loguniform or integer")
@@ -74,9 +82,7 @@ class TaskCreate(_Strict):
     """``POST /api/v0/tasks/``: Valohai's task payload."""
 
     step: str = Field(min_length=1, max_length=MAX_NAME)
-    type: Literal["grid_search", "random_search", "manual_search", "bayesian_tpe"] = (
-        "grid_search"
-    )
+    type: Literal["grid_search", "random_search", "manual_search", "bayesian_tpe"] = "grid_search"
     parameters: dict[str, Variant] = Field(default_factory=dict)
     parameter_sets: list[dict[str, Value]] | None = Field(
         None, max_length=MAX_EXECUTIONS, description="manual_search: one execution per set"
@@ -137,7 +143,14 @@ class ExecutionCreate(_Strict):
 
 
 _IGNORED_KEYS = {
-    "project", "commit", "tags", "priority", "image", "environment", "allow_reuse", "inputs",
+    "project",
+    "commit",
+    "tags",
+    "priority",
+    "image",
+    "environment",
+    "allow_reuse",
+    "inputs",
 }
 
 

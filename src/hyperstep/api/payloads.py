@@ -121,13 +121,22 @@ def blueprints(ctx: Context) -> list[dict[str, Any]]:
     out = []
     for name in ctx.project.blueprints:
         entry: dict[str, Any] = {
-            "name": name, "step": "", "type": "", "valid": False, "error": None,
-            "payload": None, "yaml": None,
+            "name": name,
+            "step": "",
+            "type": "",
+            "valid": False,
+            "error": None,
+            "payload": None,
+            "yaml": None,
         }
         try:
             spec = blueprint_spec(ctx.project, name)
-            entry.update(step=spec.step, type=spec.type.value, payload=spec_payload(spec),
-                         yaml=spec.to_blueprint_yaml())
+            entry.update(
+                step=spec.step,
+                type=spec.type.value,
+                payload=spec_payload(spec),
+                yaml=spec.to_blueprint_yaml(),
+            )
             for problem in task_spec_problems(spec, ctx.project.step(spec.step)):
                 entry["error"] = str(problem)
                 break

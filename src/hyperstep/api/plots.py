@@ -93,8 +93,9 @@ def _scale(spec: TaskSpec, name: str, values: Sequence[Any]) -> str:
 def parameter_column(spec: TaskSpec, name: str, raw: Sequence[Any]) -> ParameterColumn:
     scale = _scale(spec, name, raw)
     if scale != "categorical":
-        return ParameterColumn(name, scale, [round6(float(v)) if v is not None else None
-                                             for v in raw], None)
+        return ParameterColumn(
+            name, scale, [round6(float(v)) if v is not None else None for v in raw], None
+        )
     labels: dict[str, int] = {}
     codes: list[Any] = []
     for value in raw:
@@ -129,8 +130,9 @@ def plot_data(
     """Every plot's data for one task; ``metric`` defaults to the task's target metric."""
     keys = metric_keys(records)
     chosen = metric or spec.optimization_target_metric or (keys[0] if keys else None)
-    ordered = sorted(records, key=lambda r: (r.task_index if r.task_index is not None
-                                             else r.counter, r.counter))
+    ordered = sorted(
+        records, key=lambda r: (r.task_index if r.task_index is not None else r.counter, r.counter)
+    )
     planned = max((spec.execution_count or 0), len(ordered))
     startup = startup_count(spec, planned)
     rows = [r for r in ordered if r.status is ExecutionStatus.COMPLETE]
@@ -138,12 +140,14 @@ def plot_data(
     data: dict[str, Any] = {
         "metric": chosen,
         "metrics": keys,
-        "target": spec.optimization_target_value if chosen == spec.optimization_target_metric
+        "target": spec.optimization_target_value
+        if chosen == spec.optimization_target_metric
         else None,
         "direction": spec.direction or "minimize",
         "startup": startup,
-        "failed": sum(1 for r in ordered if r.status in (ExecutionStatus.ERROR,
-                                                          ExecutionStatus.CRASHED)),
+        "failed": sum(
+            1 for r in ordered if r.status in (ExecutionStatus.ERROR, ExecutionStatus.CRASHED)
+        ),
         "finished": sum(1 for r in ordered if r.status.is_final),
     }
     measured = [(r, _metric(r, chosen)) for r in rows]

@@ -198,10 +198,17 @@ class SecurityMiddleware:
                 await _error(send, status, message)
             return
         length = _header(scope, b"content-length")
+        too_large = f"the request body is larger than {self.max_body} bytes"
         if length is not None and (not length.strip().isdigit() or int(length) > self.max_body):
-            # A body without Content-Length is capped by FastAPI's max_body_size as it arrives.
-            await _error(send, 413, f"the request body is larger than {self.max_body} bytes")
+            await _error(send, 413, too_large)
             return
+        if length is None and scope["method"] in UNSAFE_METHODS:
+            # A chunked body is read here, up to the limit, and replayed to the app.
+            messages = await _read_body(receive, self.max_body)
+            if messages is None:
+                await _error(send, 413, too_large)
+                return
+            receive = _replay(messages, receive)
         if scope["method"] == "GET" and _query_token(scope) is not None:
             await self._login_redirect(scope, send)
             return
@@ -239,12 +246,13 @@ class SecurityMiddleware:
 
     async def _login_redirect(self, scope: Scope, send: Send) -> None:
         """Trade the one-time URL token for the cookie, and drop it from the address bar."""
-        pairs = [(k, v) for k, v in parse_qsl(scope.get("query_string", b"").decode("latin-1"))
-                 if k != "token"]
+        pairs = [
+            (k, v)
+            for k, v in parse_qsl(scope.get("query_string", b"").decode("latin-1"))
+            if k != "token"
+        ]
         location = scope.get("path", "/") + (f"?{urlencode(pairs)}" if pairs else "")
-        cookie = (
-            f"{COOKIE_NAME}={self.credentials.cookie_value}; Path=/; HttpOnly; SameSite=Strict"
-        )
+        cookie = f"{COOKIE_NAME}={self.credentials.cookie_value}; Path=/; HttpOnly; SameSite=Strict"
         await send(
             {
                 "type": "http.response.start",
@@ -258,6 +266,33 @@ class SecurityMiddleware:
             }
         )
         await send({"type": "http.response.body", "body": b""})
+
+
+async def _read_body(receive: Receive, limit: int) -> list[Message] | None:
+    """Every message of the request body, or None as soon as it passes ``limit`` bytes."""
+    messages: list[Message] = []
+    size = 0
+    while True:
+        message = await receive()
+        messages.append(message)
+        if message["type"] != "http.request":
+            return messages
+        size += len(message.get("body", b""))
+        if size > limit:
+            return None
+        if not message.get("more_body", False):
+            return messages
+
+
+def _replay(messages: list[Message], receive: Receive) -> Receive:
+    pending = list(messages)
+
+    async def replayed() -> Message:
+        if pending:
+            return pending.pop(0)
+        return await receive()
+
+    return replayed
 
 
 def _query_token(scope: Scope) -> str | None:

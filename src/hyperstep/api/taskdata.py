@@ -35,7 +35,7 @@ Signature = tuple[Any, ...]
 _FINAL_KEYS = ("complete_count", "error_count", "crashed_count", "stopped_count")
 _RUNNING_KEYS = ("queued_count", "started_count", "stopping_count")
 #: While a task runs, importance is refitted at most this often (seconds) ...
-IMPORTANCE_MIN_AGE = 5.0
+IMPORTANCE_MIN_AGE = 2.0
 #: ... and at most this fraction of the time (a refit that took 0.4 s waits 4 s).
 IMPORTANCE_DUTY = 0.1
 
@@ -177,17 +177,24 @@ class TaskData:
         finished = int(data["finished"])
         previous = self._importance.get(key)
         now = time.monotonic()
-        if previous is not None and (
-            previous.finished == finished
-            or (
-                not task.status.is_final
-                and now - previous.computed
-                < max(IMPORTANCE_MIN_AGE, previous.cost / IMPORTANCE_DUTY)
-            )
-        ):
+        if previous is not None and _still_good(previous, finished, task.status.is_final, now):
             return previous.value
         value = importance_from(data)
         self._importance[key] = _Importance(
             computed=now, cost=time.monotonic() - now, finished=finished, value=value
         )
         return value
+
+
+def _still_good(previous: _Importance, finished: int, final: bool, now: float) -> bool:
+    """Reuse an importance while the task runs, unless it is stale enough to refit.
+
+    The same executions give the same importance; a missing one (too few executions) is
+    refitted as soon as more finish; a running task's is refitted at most every few seconds,
+    and never more than :data:`IMPORTANCE_DUTY` of the time.
+    """
+    if previous.finished == finished:
+        return True
+    if previous.value is None or final:
+        return False
+    return now - previous.computed < max(IMPORTANCE_MIN_AGE, previous.cost / IMPORTANCE_DUTY)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import re
 import sys
 import time
 
@@ -29,6 +31,41 @@ from hyperstep.project import parse_cli_args
 from hyperstep.service import create_execution, execution_json, run_execution, stop_execution
 
 _STREAM_COLORS = {"stderr": "red", "status": "cyan"}
+
+#: Terminal escape sequences a program may print: CSI (colours, cursor moves, screen clears),
+#: OSC/DCS/APC/PM/SOS strings (window titles, OSC 8 links, OSC 52 clipboard writes) up to
+#: their terminator, other two-byte escapes, and their 8-bit C1 forms.
+_ESCAPE_SEQUENCES = re.compile(
+    r"\x1b\[[0-?]*[ -/]*[@-~]"
+    r"|\x1b[\]PX^_].*?(?:\x07|\x1b\\|$)"
+    r"|\x1b[ -/]*[0-~]"
+    r"|\x9b[0-?]*[ -/]*[@-~]"
+    r"|[\x90\x98\x9d\x9e\x9f].*?(?:\x07|\x9c|$)",
+    re.DOTALL,
+)
+#: Control characters left once the sequences are gone (tab excepted).
+_CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0a-\x1f\x7f-\x9f]")
+
+
+def _visible(char: str) -> str:
+    code = ord(char)
+    if code < 0x20:
+        return "^" + chr(code + 64)
+    if code == 0x7F:
+        return "^?"
+    return f"\\x{code:02x}"
+
+
+def printable(message: str) -> str:
+    """A log line made safe for a terminal: what a program printed can only show as text.
+
+    Escape sequences are removed (a program must not recolour, clear, retitle the user's
+    terminal, plant OSC 8 links or write the clipboard with OSC 52), and other control
+    characters are shown in caret notation (``^M`` for a carriage return, which could
+    otherwise hide the start of a line behind its end), as ``cat -v`` does.
+    """
+    text = _ESCAPE_SEQUENCES.sub("", message)
+    return _CONTROL_CHARACTERS.sub(lambda m: _visible(m.group()), text)
 
 
 @click.group("exec")
@@ -186,12 +223,21 @@ def exec_show(settings: Settings, counter: int, as_json: bool) -> None:
 @click.argument("counter", type=int)
 @click.option("--follow", "-f", is_flag=True, help="Keep printing until the execution ends.")
 @click.option("--stream", type=click.Choice(["stdout", "stderr"]), default=None)
+@click.option(
+    "--raw",
+    is_flag=True,
+    help="Print the lines exactly as the program wrote them, terminal escapes included.",
+)
 @json_option
 @pass_settings
 def exec_logs(
-    settings: Settings, counter: int, follow: bool, stream: str | None, as_json: bool
+    settings: Settings, counter: int, follow: bool, stream: str | None, raw: bool, as_json: bool
 ) -> None:
-    """Print execution #COUNTER's log lines (stdout and stderr, in order)."""
+    """Print execution #COUNTER's log lines (stdout and stderr, in order).
+
+    Terminal escape sequences and control characters the program printed are neutralised
+    unless --raw is given.
+    """
     ctx = settings.open()
     try:
         record = ctx.store.get_execution(counter=counter)
@@ -205,14 +251,12 @@ def exec_logs(
             for line in lines:
                 after = line.seq
                 if as_json:
-                    sys.stdout.write(
-                        __import__("json").dumps(
-                            {"stream": line.stream, "time": line.time, "message": line.message}
-                        )
-                        + "\n"
-                    )
+                    entry = {"stream": line.stream, "time": line.time, "message": line.message}
+                    sys.stdout.write(json.dumps(entry) + "\n")
+                elif raw:
+                    sys.stdout.write(line.message + "\n")
                 else:
-                    click.secho(line.message, fg=_STREAM_COLORS.get(line.stream))
+                    click.secho(printable(line.message), fg=_STREAM_COLORS.get(line.stream))
             sys.stdout.flush()
             if not follow:
                 break

@@ -198,7 +198,7 @@ def _on_child_error(text: str | None) -> OnChildError:
     default=None,
     help="Direction when no target value is given (default: minimize).",
 )
-@click.option("--engine", default=None, help="optuna (default), hyperopt or auto.")
+@click.option("--engine", default=None, help="auto (default: hyperstep's own), optuna or hyperopt.")
 @click.option("--stop-condition", default=None, help="e.g. 'val_accuracy > 0.95'")
 @click.option("--on-child-error", default=None)
 @click.option("--seed", type=int, default=None)

@@ -14,7 +14,7 @@ from typing import Any
 from hyperstep.model import TaskType
 from hyperstep.project import StepInfo
 from hyperstep.space import Distribution, Fixed, Space, variant_distribution, variant_values
-from hyperstep.taskspec import TaskSpec
+from hyperstep.taskspec import DEFAULT_ENGINE, TaskSpec
 
 
 def _style_rules(variant: Any) -> tuple[str, dict[str, Any]]:
@@ -82,7 +82,7 @@ def preview(spec: TaskSpec, step: StepInfo) -> dict[str, Any]:
             else:
                 notes.append(
                     f"The first 20 executions are random search; the other {n - 20} are proposed "
-                    f"by the {spec.engine or 'optuna'} engine in batches of "
+                    f"by the {spec.engine or DEFAULT_ENGINE} engine in batches of "
                     f"{spec.execution_batch_size or 'the default size'}."
                 )
     unvaried = [p for p in step.parameters if p not in params]

@@ -37,7 +37,7 @@ from hyperstep.project import Project, build_command, resolve_values
 from hyperstep.search import make_search
 from hyperstep.search.objective import objective_value
 from hyperstep.store import ExecutionRecord, Store, TaskRecord
-from hyperstep.taskspec import TaskSpec
+from hyperstep.taskspec import DEFAULT_ENGINE, TaskSpec
 
 #: Valohai seeds the Bayesian optimiser with this many random executions.
 STARTUP = 20
@@ -150,7 +150,7 @@ class TaskRunner:
             self.search = make_search(
                 spec.type.value,
                 self.space,
-                engine=spec.engine or "optuna",
+                engine=spec.engine or DEFAULT_ENGINE,
                 seed=self.seed,
                 startup=STARTUP,
                 execution_count=int(spec.execution_count or 0),

@@ -15,7 +15,6 @@ from starlette.types import ASGIApp
 from hyperstep import __version__, web
 from hyperstep.api import SafeJSONResponse, SecurityMiddleware, ServerState, api_router
 from hyperstep.api import errors as api_errors
-from hyperstep.api.security import MAX_BODY_BYTES
 
 
 def create_app(
@@ -48,7 +47,6 @@ def create_app(
         docs_url=None,  # Swagger UI and ReDoc load scripts from a CDN
         redoc_url=None,
         default_response_class=SafeJSONResponse,
-        max_body_size=MAX_BODY_BYTES,
         lifespan=lifespan,
     )
     app.state.hyperstep = state
@@ -56,6 +54,4 @@ def create_app(
     app.include_router(api_router())
 
     web.install(app)
-    return SecurityMiddleware(
-        app, credentials=state.credentials, allowed_hosts=allowed_hosts
-    )
+    return SecurityMiddleware(app, credentials=state.credentials, allowed_hosts=allowed_hosts)

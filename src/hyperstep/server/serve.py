@@ -7,6 +7,7 @@ could otherwise try to guess its way in before anyone configured anything.
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import logging
 import socket
@@ -111,7 +112,10 @@ def serve(ctx: Context, options: ServeOptions, echo: Callable[[str], None] | Non
     app = create_app(
         state,
         allowed_hosts=allowed_hosts(options.host, options.allow_hosts),
-        on_shutdown=[engine.close],
+        on_shutdown=[
+            engine.close,
+            lambda: say("Stopped. Unfinished tasks go on at the next 'hyperstep serve'."),
+        ],
     )
     _setup_logging()
     try:
@@ -127,11 +131,13 @@ def serve(ctx: Context, options: ServeOptions, echo: Callable[[str], None] | Non
             timeout_graceful_shutdown=3,
             server_header=False,
         )
-        uvicorn.Server(config).run(sockets=[sock])
+        # uvicorn handles Ctrl-C and SIGTERM (the lifespan shutdown detaches the engine), then
+        # raises the signal again: SIGTERM ends the process there, Ctrl-C arrives here.
+        with contextlib.suppress(KeyboardInterrupt):
+            uvicorn.Server(config).run(sockets=[sock])
     finally:
         engine.close()
         sock.close()
-        say("Stopped. Unfinished tasks go on at the next 'hyperstep serve'.")
 
 
 def _setup_logging() -> None:

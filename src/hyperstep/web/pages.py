@@ -22,8 +22,8 @@ from hyperstep import service
 from hyperstep.api.errors import finite_json
 from hyperstep.api.lookup import task_statuses
 from hyperstep.api.payloads import blueprints
-from hyperstep.api.security import CONTENT_SECURITY_POLICY_WEBGL
 from hyperstep.api.routes.steps import step_json
+from hyperstep.api.security import CONTENT_SECURITY_POLICY_WEBGL
 from hyperstep.api.state import ServerState, StateDep
 from hyperstep.errors import NotFoundError, ValidationError
 from hyperstep.model import ExecutionStatus, TaskStatus
@@ -103,8 +103,9 @@ def render(
 
 
 def not_found(request: Request, state: ServerState, message: str) -> HTMLResponse:
-    return render(request, state, "error.html", status_code=404, heading="Not found",
-                  message=message)
+    return render(
+        request, state, "error.html", status_code=404, heading="Not found", message=message
+    )
 
 
 @router.get("/")
@@ -118,8 +119,9 @@ def tasks_page(request: Request, state: StateDep, status: str | None = None) -> 
     try:
         statuses = task_statuses(status)
     except ValidationError as exc:
-        return render(request, state, "error.html", status_code=422, heading="Bad filter",
-                      message=str(exc))
+        return render(
+            request, state, "error.html", status_code=422, heading="Bad filter", message=str(exc)
+        )
     store = state.ctx.store
     tasks = [
         state.data.task_object(t)
@@ -150,8 +152,11 @@ def new_task_page(request: Request, state: StateDep) -> Response:
         nav="new",
         steps=steps,
         blueprints=prints,
-        page={"steps": steps, "blueprints": prints,
-              "blueprint": request.query_params.get("blueprint", "")},
+        page={
+            "steps": steps,
+            "blueprints": prints,
+            "blueprint": request.query_params.get("blueprint", ""),
+        },
     )
 
 

@@ -25,9 +25,7 @@ from hyperstep.store.records import STREAMS, iso_time
 
 router = APIRouter(tags=["executions"])
 
-ExecutionId = Annotated[
-    str, Path(max_length=100, description="the execution's id, or its counter")
-]
+ExecutionId = Annotated[str, Path(max_length=100, description="the execution's id, or its counter")]
 MAX_EVENTS = 50_000
 
 
@@ -89,9 +87,7 @@ def list_executions(
     )
 
 
-@router.post(
-    "/executions/", status_code=201, response_model=ExecutionOut, responses=responses()
-)
+@router.post("/executions/", status_code=201, response_model=ExecutionOut, responses=responses())
 def create_execution(payload: ExecutionCreate, state: StateDep) -> SafeJSONResponse:
     """Run one execution of a step with the given parameter values (the rest: defaults)."""
     if payload.inputs:
@@ -105,9 +101,7 @@ def create_execution(payload: ExecutionCreate, state: StateDep) -> SafeJSONRespo
     return SafeJSONResponse(service.execution_json(record), status_code=201)
 
 
-@router.get(
-    "/executions/{execution_id}/", response_model=ExecutionOut, responses=responses(404)
-)
+@router.get("/executions/{execution_id}/", response_model=ExecutionOut, responses=responses(404))
 def get_execution(execution_id: ExecutionId, state: StateDep) -> SafeJSONResponse:
     """One execution (by id or counter) in Valohai's shape."""
     return SafeJSONResponse(service.execution_json(find_execution(state.ctx, execution_id)))
@@ -121,13 +115,12 @@ def get_execution(execution_id: ExecutionId, state: StateDep) -> SafeJSONRespons
 def stop_execution(execution_id: ExecutionId, state: StateDep) -> SafeJSONResponse:
     """Stop an execution: SIGTERM to its process group, SIGKILL after the grace period."""
     record = find_execution(state.ctx, execution_id)
-    return SafeJSONResponse(service.execution_json(service.stop_execution(state.ctx,
-                                                                          record.counter)))
+    return SafeJSONResponse(
+        service.execution_json(service.stop_execution(state.ctx, record.counter))
+    )
 
 
-@router.get(
-    "/executions/{execution_id}/events/", response_model=LogPage, responses=responses(404)
-)
+@router.get("/executions/{execution_id}/events/", response_model=LogPage, responses=responses(404))
 def execution_logs(
     execution_id: ExecutionId,
     state: StateDep,
@@ -185,9 +178,6 @@ def execution_metadata(
         {
             "total": record.n_events,
             "keys": sorted(keys),
-            "events": [
-                {"seq": e.seq, "time": iso_time(e.time), "data": e.data} for e in events
-            ],
+            "events": [{"seq": e.seq, "time": iso_time(e.time), "data": e.data} for e in events],
         }
     )
-

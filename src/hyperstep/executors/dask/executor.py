@@ -88,7 +88,7 @@ class DaskExecutor(Executor):
         forward_env: Sequence[str] = (),
         grace: float = 10.0,
         interval: float = 0.05,
-        connect_timeout: float = 30.0,
+        connect_timeout: float = 10.0,
         archive_limit: int = project_archive.DEFAULT_LIMIT,
         outputs_limit: int = 256 << 20,
         config: str = "valohai.yaml",

@@ -141,9 +141,10 @@ def build_archive(root: Path, exclude: Sequence[str] = (), limit: int = DEFAULT_
                 total += info.size
                 if total > limit:
                     raise ValidationError(
-                        f"the project at {root} holds more than {limit >> 20} MiB of files to "
-                        "ship to the workers; exclude data and outputs (executor.exclude in "
-                        "hyperstep.toml) or use a shared folder (executor.code = 'shared')",
+                        f"the project at {root} holds more than {_human(limit)} of files to "
+                        "ship to the workers (the archive limit); exclude data and outputs "
+                        "(executor.exclude in hyperstep.toml) or use a shared folder "
+                        "(executor.code = 'shared')",
                         field="executor.exclude",
                     )
                 with open(path, "rb") as handle:
@@ -153,6 +154,14 @@ def build_archive(root: Path, exclude: Sequence[str] = (), limit: int = DEFAULT_
             count += 1
     data = buffer.getvalue()
     return Archive(sha=hashlib.sha256(data).hexdigest(), data=data, files=count)
+
+
+def _human(size: int) -> str:
+    if size >= 1 << 20:
+        return f"{size / (1 << 20):g} MiB"
+    if size >= 1 << 10:
+        return f"{size / (1 << 10):g} KiB"
+    return f"{size} bytes"
 
 
 class ArchiveCache:

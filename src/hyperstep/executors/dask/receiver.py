@@ -39,6 +39,8 @@ Status = Literal["running", "exited", "lost"]
 #: Broadcast rounds without any worker reporting a run before it counts as gone.
 _UNSEEN_ROUNDS = 2
 _RPC_TIMEOUT = 30.0
+#: How often the list of the cluster's workers is refreshed while runs go on.
+_MEMBERS_EVERY = 0.5
 
 
 @dataclass
@@ -111,6 +113,7 @@ class Receiver:
         self._closing = threading.Event()
         self._forget: dict[str, list[str]] = {}
         self._unreachable_since: float | None = None
+        self._members_cache: tuple[float, set[str]] | None = None
         self._thread = threading.Thread(
             target=self._loop, name="hyperstep-dask-receiver", daemon=True
         )
@@ -163,10 +166,18 @@ class Receiver:
         with self.lock:
             active = [run for run in self.runs.values() if run.status == "running"]
         if active:
-            members = set(self.client.nthreads(callback_timeout=_RPC_TIMEOUT))
-            self._pull(active, members)
+            self._pull(active, self._members())
             self._check_tasks(active)
         self._flush_forget()
+
+    def _members(self) -> set[str]:
+        """The cluster's workers, asked of the scheduler at most every ``_MEMBERS_EVERY`` s
+        (and at once after a pull from a worker failed)."""
+        now = time.monotonic()
+        if self._members_cache is None or now - self._members_cache[0] > _MEMBERS_EVERY:
+            members = set(self.client.nthreads(callback_timeout=_RPC_TIMEOUT))
+            self._members_cache = (now, members)
+        return self._members_cache[1]
 
     def _pull(self, active: list[Run], members: set[str]) -> None:
         requests: dict[str, dict[str, list[int]]] = {}
@@ -196,6 +207,7 @@ class Receiver:
         for address, reply in replies.items():
             if isinstance(reply, BaseException):
                 log.debug("pull from %s failed: %r", address, reply)
+                self._members_cache = None  # did it leave the cluster? ask at the next tick
                 continue
             for run_id, item in reply.items():
                 if item.state != "unknown":

@@ -13,7 +13,10 @@ density-ratio model, provided it is made robust to what breaks vanilla GPs in pr
   from regions that crash without hiding them for good (the point is still de-duplicated);
 * batches: all points of a batch are chosen before any result is known, so each chosen point,
   and every pending execution, is added to the model as a *kriging believer* fantasy (its
-  predicted mean). That collapses the uncertainty around it, and the next point goes elsewhere;
+  predicted mean). That collapses the uncertainty around it, and the next point goes elsewhere.
+  The last point of a batch is searched for only close to the best few results (a small trust
+  region), so every batch also refines the best basin found so far: on rugged landscapes,
+  where a global model is least trustworthy, that local step is what keeps the GP ahead of TPE;
 * large histories: above ``max_model_points`` results, the model keeps the best half and an
   even sample of the rest, so a batch stays well under a second with thousands of executions.
 
@@ -47,8 +50,10 @@ FloatArray = NDArray[np.float64]
 
 #: Enumerate a finite space to find an unseen point only when it is at most this big.
 _ENUMERATION_LIMIT = 50_000
-_LOCAL_POINTS = 1
-_LOCAL_INC = 1
+#: The last point of every batch of at least two is searched for only near the best few
+#: results (a trust region): refines a good basin while the other points explore.
+_TRUST_REGION_POINTS = 1
+_TRUST_REGION_CENTRES = 3
 
 
 class AutoEngine:
@@ -147,9 +152,9 @@ class AutoEngine:
         search = AcquisitionSearch(encoder, rng)
         chosen: list[FloatArray] = []
         for i in range(n):
-            local = n - i <= _LOCAL_POINTS and n > _LOCAL_POINTS
-            centre = incumbents[:_LOCAL_INC] if local else incumbents
-            candidates, _scores = search.ranked(model, best, centre, local=local)
+            local = n - i <= _TRUST_REGION_POINTS < n
+            centres = incumbents[:_TRUST_REGION_CENTRES] if local else incumbents
+            candidates, _scores = search.ranked(model, best, centres, local=local)
             row = _first_unseen(encoder, candidates, seen)
             if row is None:
                 fallback = _random_unseen(encoder, rng, 1, seen)

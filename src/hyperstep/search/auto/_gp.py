@@ -27,9 +27,10 @@ _SQRT5 = math.sqrt(5.0)
 #: Noise variance bounds (on standardised values): the lower one keeps the Cholesky stable.
 _NOISE_BOUNDS = (1e-6, 0.5)
 _LENGTHSCALE_BOUNDS = (5e-3, 20.0)
-#: Log-normal prior on the noise variance: wide, centred low (~1e-3 of the standardised
-#: variance) so that deterministic objectives are interpolated and rugged ones still get noise.
-_NOISE_PRIOR = (-7.0, 2.0)
+#: Log-normal prior on the noise variance (of the standardised values): wide and centred low
+#: (mode ~1e-4), so deterministic objectives are nearly interpolated while rugged ones still
+#: get some noise. Tuned on seeds the published benchmark does not use.
+_NOISE_PRIOR = (-5.0, 2.0)
 
 
 def _lengthscale_prior(n_params: int) -> tuple[float, float]:

@@ -45,7 +45,13 @@ const HSPlots = (function () {
     HS.clear(node).appendChild(HS.el("p", { class: "plot-empty muted" }, message));
   }
 
+  /* Remove an "empty" message left by an earlier draw before Plotly draws into the node. */
+  function ready(node) {
+    node.querySelectorAll(":scope > .plot-empty").forEach((n) => n.remove());
+  }
+
   function history(node, data) {
+    ready(node);
     const metric = plotText(data.metric);
     const x = data.index.map((i, k) => (i === null ? k + 1 : i + 1));
     const startup = [];
@@ -81,7 +87,8 @@ const HSPlots = (function () {
       });
     }
     Plotly.react(node, traces, layout({
-      xaxis: { title: { text: "execution (task order)" }, zeroline: false },
+      xaxis: { title: { text: "execution (task order)" }, zeroline: false,
+               dtick: Math.max(...x, 1) <= 10 ? 1 : undefined },
       yaxis: { title: { text: metric }, zeroline: false },
       shapes,
     }), CONFIG);
@@ -92,6 +99,7 @@ const HSPlots = (function () {
       empty(node, "Parameter importance needs at least 8 complete executions.");
       return;
     }
+    ready(node);
     const items = data.importance.slice().reverse();
     Plotly.react(node, [{
       type: "bar", orientation: "h",
@@ -130,6 +138,7 @@ const HSPlots = (function () {
   }
 
   function parallel(node, data) {
+    ready(node);
     const dims = data.parameters.map(dimension);
     dims.push({ label: plotText(data.metric), values: data.value });
     const reverse = data.direction !== "maximize" && data.target === null;

@@ -69,7 +69,8 @@
         state.offset = 0;
         refreshTable();
       });
-      nodes.head.appendChild(el("th", { class: col.kind || "", dataset: { key: col.key } }, button));
+      const numeric = col.duration || col.kind === "col-metric";
+      nodes.head.appendChild(el("th", { class: (col.kind || "") + (numeric ? " num" : ""), dataset: { key: col.key } }, button));
     });
     updateSortMarks();
   }
