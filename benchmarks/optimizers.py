@@ -427,7 +427,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     results: dict[str, Any] = {"protocol": "HPO-50x5", "runs": {}}
     if out.exists() and args.resume:
         results = json.loads(out.read_text())
-    seeds = list(range(args.seeds))
+    seeds = list(range(args.seed_start, args.seed_start + args.seeds))
     for name in args.problems:
         problem = get_problem(name)
         for method in args.methods:
@@ -467,6 +467,9 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawTextHelpFormatter
     )
     parser.add_argument("--seeds", type=int, default=20)
+    parser.add_argument(
+        "--seed-start", type=int, default=0, help="first seed (tuning uses 100 and up)"
+    )
     parser.add_argument("--problems", default=",".join(PROBLEMS))
     parser.add_argument("--methods", default=",".join(METHODS))
     parser.add_argument("--out", default="benchmarks/results/hpo50x5.json")

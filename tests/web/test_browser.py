@@ -106,7 +106,7 @@ def test_create_watch_stop_a_bayesian_task_and_read_a_log(live: Server, page: An
     page.wait_for_function("Number(document.body.dataset.plotsDrawn || 0) >= 8")
     assert page.locator("#plot-history .scatterlayer .point").count() >= 8
     page.locator("#plot-importance .bars path").nth(1).wait_for()
-    assert page.locator("#plot-parallel canvas").count() >= 1
+    assert page.locator("#plot-parallel .scatterlayer .trace").count() >= 10
     assert page.locator("#plot-slices .slice").count() == 2
     shot(page, "03-task-running")
 
@@ -153,7 +153,7 @@ def test_a_finished_bayesian_task_page(live: Server, page: Any) -> None:
     shot(page, "01-tasks-tab")
     page.goto(f"{live.url}/tasks/{created['counter']}")
     page.wait_for_function("Number(document.body.dataset.plotsDrawn || 0) >= 30")
-    page.locator("#plot-parallel canvas").first.wait_for()
+    page.locator("#plot-parallel .scatterlayer .trace").first.wait_for()
     page.wait_for_timeout(500)  # let Plotly finish drawing before the picture
     shot(page, "06-task-finished")
     assert "random start-up" in page.locator("#plot-history").text_content()

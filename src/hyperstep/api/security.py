@@ -54,12 +54,6 @@ CONTENT_SECURITY_POLICY = (
     "style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; "
     "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 )
-#: The task page's policy: Plotly's parallel coordinates compile their WebGL code with
-#: ``Function`` (regl), which needs 'unsafe-eval'. Inline scripts stay forbidden, so markup
-#: injected into the page still cannot run anything; only that page gets this policy.
-CONTENT_SECURITY_POLICY_WEBGL = CONTENT_SECURITY_POLICY.replace(
-    "script-src 'self'", "script-src 'self' 'unsafe-eval'"
-)
 SECURITY_HEADERS: list[tuple[bytes, bytes]] = [
     (b"content-security-policy", CONTENT_SECURITY_POLICY.encode()),
     (b"x-content-type-options", b"nosniff"),

@@ -86,8 +86,14 @@ def exec_group() -> None:
 @json_option
 @click.pass_context
 def exec_run(
-    ctx: click.Context, step: str, quiet: bool, executor: str | None, scheduler: str | None,
-    resources: str | None, retries: int | None, as_json: bool
+    ctx: click.Context,
+    step: str,
+    quiet: bool,
+    executor: str | None,
+    scheduler: str | None,
+    resources: str | None,
+    retries: int | None,
+    as_json: bool,
 ) -> None:
     """Run STEP once with --NAME=VALUE parameters; exit 0 when it completes, 1 otherwise."""
     settings: Settings = ctx.find_object(Settings)  # type: ignore[assignment]

@@ -86,7 +86,9 @@ def _run_and_report(ctx: Context, task: Any, *, as_json: bool, quiet: bool) -> N
             f"[{color}]Task !{task.counter} {task.status.value}{detail}[/{color}]: {counts}",
             highlight=False,
         )
-    sys.exit(0 if task.status in (TaskStatus.COMPLETE, TaskStatus.STOPPED) else 1)
+    # A task that met its stop condition reached its goal: that is a success too.
+    met_goal = task.status is TaskStatus.STOPPED and task.stopped_by_execution is not None
+    sys.exit(0 if task.status is TaskStatus.COMPLETE or met_goal else 1)
 
 
 def _dry_run(ctx: Context, spec: TaskSpec, as_json: bool) -> None:

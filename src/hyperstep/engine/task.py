@@ -23,7 +23,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
 import psutil
 
 from hyperstep.engine.crashpoints import crash_point
@@ -304,29 +303,12 @@ class TaskRunner:
             point = self.search.point(index)
             if point is None:
                 break
-            points.append(self._dedupe(point, index, points))
+            points.append(point)
         if model_from is not None:
             history = self._history()
             crash_point("during_optimizer_update")
             points.extend(self.search.propose(history, stop - model_from, pending=list(points)))
         return points
-
-    def _dedupe(
-        self, point: dict[str, Any], index: int, batch: list[dict[str, Any]]
-    ) -> dict[str, Any]:
-        """In a finite space a random draw that repeats an earlier point is drawn again."""
-        if self.space is None or self.space.size is None:
-            return point
-        seen = [r.parameters for r in self._executions()] + batch
-        keys = {_key(p, point) for p in seen}
-        if _key(point, point) not in keys or len(keys) >= self.space.size:
-            return point
-        rng = np.random.default_rng([self.seed, index, 7])
-        for _ in range(1000):
-            candidate = self.space.sample(rng)
-            if _key(candidate, point) not in keys:
-                return candidate
-        return point
 
     def _history(self) -> list[tuple[dict[str, Any], float | None]]:
         history: list[tuple[dict[str, Any], float | None]] = []
@@ -463,10 +445,6 @@ class TaskRunner:
         )
         self._report(force=True)
         return self.store.get_task(id=self.task.id)
-
-
-def _key(point: dict[str, Any], like: dict[str, Any]) -> tuple[Any, ...]:
-    return tuple(repr(point.get(k)) for k in sorted(like))
 
 
 def _space_of_points(points: list[dict[str, Any]]) -> Any:

@@ -23,7 +23,6 @@ from hyperstep.api.errors import finite_json
 from hyperstep.api.lookup import task_statuses
 from hyperstep.api.payloads import blueprints
 from hyperstep.api.routes.steps import step_json
-from hyperstep.api.security import CONTENT_SECURITY_POLICY_WEBGL
 from hyperstep.api.state import ServerState, StateDep
 from hyperstep.errors import NotFoundError, ValidationError
 from hyperstep.model import ExecutionStatus, TaskStatus
@@ -177,7 +176,6 @@ def task_page(request: Request, state: StateDep, counter: int) -> Response:
         final_statuses=FINAL_TASK,
         execution_statuses=[s.value for s in ExecutionStatus],
         page={"task": task, "final": FINAL_TASK},
-        headers={"content-security-policy": CONTENT_SECURITY_POLICY_WEBGL},
     )
 
 

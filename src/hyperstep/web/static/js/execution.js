@@ -137,7 +137,7 @@
     const traces = ys.filter((k) => chosenY.has(k)).map((k, i) => {
       const points = events.map((e, index) => [xValue(e, x, index), e.data[k]]).filter((p) => typeof p[1] === "number" && p[0] !== undefined);
       return {
-        type: points.length > 2000 ? "scattergl" : "scatter", mode: "lines+markers",
+        type: "scatter", mode: points.length > 500 ? "lines" : "lines+markers",
         name: plotText(k), x: points.map((p) => p[0]), y: points.map((p) => p[1]),
         yaxis: i === 0 ? "y" : "y2", marker: { size: 5 },
       };

@@ -36,8 +36,10 @@ const HSPlots = (function () {
     );
   }
 
-  function scatterType(n) {
-    return n > 1000 ? "scattergl" : "scatter";
+  /* SVG only: WebGL traces compile code at run time, which the Content-Security-Policy
+   * forbids ('unsafe-eval'), and need a GPU to be fast. */
+  function scatterType() {
+    return "scatter";
   }
 
   function empty(node, message) {
@@ -60,7 +62,7 @@ const HSPlots = (function () {
       (data.index[k] !== null && data.index[k] < data.startup ? startup : model).push(k);
     }
     const pick = (arr, idx) => idx.map((k) => arr[k]);
-    const type = scatterType(data.n);
+    const type = scatterType();
     const traces = [];
     const hover = "#%{customdata}<br>" + metric + " = %{y}<extra></extra>";
     if (startup.length) {
@@ -113,50 +115,126 @@ const HSPlots = (function () {
     }), CONFIG);
   }
 
-  function logTicks(values) {
-    const finite = values.filter((v) => v !== null);
-    const lo = Math.floor(Math.min(...finite));
-    const hi = Math.ceil(Math.max(...finite));
-    const tickvals = [];
-    for (let e = lo; e <= hi; e++) tickvals.push(e);
-    return { tickvals, ticktext: tickvals.map((e) => "1e" + e) };
+  /* Parallel coordinates drawn as SVG lines (no WebGL, so no 'unsafe-eval' and no GPU
+   * needed): every axis is scaled to [0, 1] (log10 first for log parameters, categories
+   * evenly spaced), executions are coloured by the metric in ten bands and drawn worst first,
+   * and the best execution is drawn last, in red. */
+  const VIRIDIS = ["#440154", "#482878", "#3e4989", "#31688e", "#26828e",
+                   "#1f9e89", "#35b779", "#6ece58", "#b5de2b", "#fde725"];
+
+  function span(values) {
+    let lo = Infinity;
+    let hi = -Infinity;
+    values.forEach((v) => {
+      if (v === null) return;
+      if (v < lo) lo = v;
+      if (v > hi) hi = v;
+    });
+    return [lo, hi];
   }
 
-  function dimension(column) {
+  function scaled(values, lo, hi) {
+    return values.map((v) => (v === null ? null : hi > lo ? (v - lo) / (hi - lo) : 0.5));
+  }
+
+  function linearAxis(label, values) {
+    const [lo, hi] = span(values);
+    const ticks = [];
+    const steps = hi > lo ? 4 : 0;
+    for (let i = 0; i <= steps; i++) {
+      const value = lo + ((hi - lo) * i) / (steps || 1);
+      ticks.push({ y: steps ? i / steps : 0.5, text: HS.fmt(value) });
+    }
+    return { label, pos: scaled(values, lo, hi), ticks };
+  }
+
+  function axisOf(column) {
     const label = plotText(column.name);
     if (column.scale === "categorical") {
-      const codes = column.categories.map((_, i) => i);
-      return { label, values: column.values, tickvals: codes,
-               ticktext: column.categories.map(plotText),
-               range: [-0.5, Math.max(0.5, codes.length - 0.5)] };
+      const k = column.categories.length;
+      const at = (code) => (k > 1 ? code / (k - 1) : 0.5);
+      return {
+        label,
+        pos: column.values.map((c) => (c === null ? null : at(c))),
+        ticks: column.categories.map((c, i) => ({ y: at(i), text: plotText(c) })),
+      };
     }
     if (column.scale === "log") {
       const logs = column.values.map((v) => (v === null ? null : Math.log10(v)));
-      return Object.assign({ label: label + " (log)", values: logs }, logTicks(logs));
+      const [lo, hi] = span(logs);
+      const ticks = [];
+      for (let e = Math.ceil(lo); e <= Math.floor(hi); e++) {
+        ticks.push({ y: hi > lo ? (e - lo) / (hi - lo) : 0.5, text: "1e" + e });
+      }
+      if (ticks.length < 2) {
+        ticks.push({ y: 0, text: HS.fmt(Math.pow(10, lo)) }, { y: 1, text: HS.fmt(Math.pow(10, hi)) });
+      }
+      return { label: label + " (log)", pos: scaled(logs, lo, hi), ticks };
     }
-    return { label, values: column.values };
+    return linearAxis(label, column.values);
   }
 
   function parallel(node, data) {
     ready(node);
-    const dims = data.parameters.map(dimension);
-    dims.push({ label: plotText(data.metric), values: data.value });
+    const axes = data.parameters.map(axisOf);
+    axes.push(linearAxis(plotText(data.metric), data.value));
     const reverse = data.direction !== "maximize" && data.target === null;
-    Plotly.react(node, [{
-      type: "parcoords",
-      dimensions: dims,
-      line: {
-        color: data.value, colorscale: "Viridis", reversescale: reverse, showscale: true,
-        colorbar: { title: { text: plotText(data.metric) }, thickness: 12 },
-      },
-      labelfont: FONT, tickfont: { size: 11 },
-    }], layout({ margin: { l: 70, r: 70, t: 40, b: 20 }, showlegend: false }), CONFIG);
+    const [vlo, vhi] = span(data.value);
+    const band = (v) => {
+      let t = vhi > vlo ? (v - vlo) / (vhi - vlo) : 0.5;
+      if (reverse) t = 1 - t;
+      return Math.min(VIRIDIS.length - 1, Math.floor(t * VIRIDIS.length));
+    };
+    const order = data.objective.map((_, i) => i).sort((a, b) => data.objective[b] - data.objective[a]);
+    const bands = VIRIDIS.map(() => ({ x: [], y: [] }));
+    order.forEach((i) => {
+      const target = bands[band(data.value[i])];
+      axes.forEach((axis, d) => {
+        target.x.push(d);
+        target.y.push(axis.pos[i]);
+      });
+      target.x.push(null);
+      target.y.push(null);
+    });
+    const traces = bands.map((b, k) => ({
+      type: "scatter", mode: "lines", x: b.x, y: b.y, hoverinfo: "skip", showlegend: false,
+      line: { color: VIRIDIS[k], width: 1 }, opacity: 0.55, connectgaps: false,
+    }));
+    const best = order[order.length - 1];
+    traces.push({
+      type: "scatter", mode: "lines+markers", name: "best #" + data.counter[best],
+      x: axes.map((_, d) => d), y: axes.map((axis) => axis.pos[best]), hoverinfo: "skip",
+      line: { color: COLORS.best, width: 3 }, marker: { size: 6 },
+    });
+    traces.push({
+      type: "scatter", mode: "markers", x: [null], y: [null], hoverinfo: "skip", showlegend: false,
+      marker: { color: [vlo, vhi], colorscale: "Viridis", reversescale: reverse, showscale: true,
+                colorbar: { title: { text: plotText(data.metric) }, thickness: 12 } },
+    });
+    const shapes = axes.map((_, d) => ({
+      type: "line", x0: d, x1: d, y0: 0, y1: 1, line: { color: "#6b7280", width: 1 },
+    }));
+    const annotations = [];
+    axes.forEach((axis, d) => {
+      annotations.push({ x: d, y: 1.04, text: "<b>" + axis.label + "</b>", showarrow: false,
+                         yanchor: "bottom", font: { size: 12 } });
+      axis.ticks.forEach((tick) => annotations.push({
+        x: d, y: tick.y, text: tick.text, showarrow: false, xanchor: "right", xshift: -4,
+        font: { size: 10, color: "#374151" }, bgcolor: "rgba(255,255,255,0.7)",
+      }));
+    });
+    Plotly.react(node, traces, layout({
+      margin: { l: 70, r: 40, t: 30, b: 10 },
+      xaxis: { range: [-0.45, axes.length - 0.8], visible: false, fixedrange: true },
+      yaxis: { range: [-0.04, 1.12], visible: false, fixedrange: true },
+      shapes, annotations, dragmode: false, legend: { orientation: "h", y: -0.02, x: 0 },
+    }), CONFIG);
   }
 
   function slices(container, data) {
     if (window.Plotly) container.querySelectorAll(".slice").forEach((n) => Plotly.purge(n));
     HS.clear(container);
-    const type = scatterType(data.n);
+    const type = scatterType();
     data.parameters.forEach((column) => {
       const node = HS.el("div", { class: "slice plot" });
       container.appendChild(node);
