@@ -181,11 +181,46 @@ def measure(client: httpx.Client, path: str, repeat: int, before: Any = None) ->
     }
 
 
+def browser_timing(chromium: str, base: str, repeat: int = 5) -> dict[str, Any]:
+    """Seconds from navigation to the last plot drawn, in headless Chromium (Playwright)."""
+    from playwright.sync_api import sync_playwright
+
+    args = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+    times = []
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium, args=args)
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page.goto(f"{base}/?token={TOKEN}")
+        for _ in range(repeat + 1):
+            started = time.perf_counter()
+            page.goto(f"{base}/tasks/1")
+            last_slice = page.locator("#plot-slices .slice").last
+            last_slice.locator(".scatterlayer .point").last.wait_for(timeout=300_000)
+            page.locator("#plot-parallel .scatterlayer .trace").last.wait_for()
+            times.append(time.perf_counter() - started)
+        browser.close()
+    cold, warm = times[0], sorted(times[1:])
+    return {
+        "what": "task page in headless Chromium until every plot is drawn",
+        "path": "/tasks/1",
+        "cold_ms": cold * 1000,
+        "p50_ms": statistics.median(warm) * 1000,
+        "p95_ms": warm[-1] * 1000,
+        "bytes": 0,
+    }
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--executions", type=int, default=5000)
     parser.add_argument("--repeat", type=int, default=40)
     parser.add_argument("--json", type=Path, default=None, help="also write the results here")
+    parser.add_argument(
+        "--browser",
+        default=None,
+        metavar="CHROMIUM",
+        help="also time the task page in this headless Chromium until every plot is drawn",
+    )
     args = parser.parse_args(argv)
 
     with tempfile.TemporaryDirectory() as folder:
@@ -222,6 +257,8 @@ def main(argv: list[str] | None = None) -> int:
                     result = measure(client, path, args.repeat)
                     result["what"] = label
                     results.append(result)
+                if args.browser:
+                    results.append(browser_timing(args.browser, base))
                 for label, path in (
                     (
                         "plot data, recomputed (as after each change of a running task)",
@@ -241,9 +278,10 @@ def main(argv: list[str] | None = None) -> int:
     print("| request | cold (first) | p50 | p95 | response size |")
     print("| --- | ---: | ---: | ---: | ---: |")
     for r in results:
+        size = f"{r['bytes'] / 1024:.0f} KiB" if r["bytes"] else "–"
         print(
             f"| {r['what']} | {r['cold_ms']:.0f} ms | {r['p50_ms']:.1f} ms | "
-            f"{r['p95_ms']:.1f} ms | {r['bytes'] / 1024:.0f} KiB |"
+            f"{r['p95_ms']:.1f} ms | {size} |"
         )
     if args.json is not None:
         args.json.write_text(

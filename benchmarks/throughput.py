@@ -83,6 +83,7 @@ def _timed_task(root: Path, *extra: str) -> tuple[float, dict[str, Any]]:
 
 
 def run(executions: int, seconds: float) -> dict[str, Any]:
+    load_before = psutil.getloadavg()[0]
     with tempfile.TemporaryDirectory(prefix="hyperstep-throughput-") as tmp:
         root = Path(tmp)
         _project(root, executions, seconds)
@@ -109,6 +110,8 @@ def run(executions: int, seconds: float) -> dict[str, Any]:
         "ratio": round(dask / local, 3),
         "machine": f"{platform.system()} {platform.machine()}, {psutil.cpu_count()} CPUs, "
         f"Python {platform.python_version()}",
+        # other work on the machine slows both runs down (and the one with more processes more)
+        "load_average": [round(load_before, 1), round(psutil.getloadavg()[0], 1)],
         "date": time.strftime("%Y-%m-%d"),
     }
 
@@ -125,7 +128,8 @@ def table(result: dict[str, Any]) -> str:
         Local: the local executor, 2 slots. Dask: `hyperstep cluster up --local 2` (a real
         `dask scheduler` and 2 `dask worker` processes on loopback, one slot each), every
         execution shipped to a worker, run there under the runner shim and its output pulled
-        back while it runs. {result["machine"]}, {result["date"]}.
+        back while it runs. {result["machine"]}, {result["date"]}; load average
+        {result["load_average"][0]:g} before, {result["load_average"][1]:g} after.
 
         | executor | wall time | per execution | vs ideal ({result["ideal_seconds"]:g} s) |
         | --- | --- | --- | --- |

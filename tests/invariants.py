@@ -14,6 +14,7 @@ finished while no engine watched was read from its exit file, not run again.
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 import time
@@ -135,7 +136,7 @@ def check_no_overlap(root: Path, records: list[ExecutionRecord]) -> dict[int, li
             )
     for key, items in by_logical.items():
         items.sort(key=lambda a: a.start)
-        for before, after in zip(items, items[1:]):
+        for before, after in itertools.pairwise(items):
             assert before.end <= after.start, (
                 f"attempts of execution {key} overlap: {before.folder} ran until "
                 f"{before.end}, {after.folder} started at {after.start}"

@@ -28,7 +28,7 @@ from typing import Any
 import psutil
 
 import hyperstep
-from hyperstep.errors import ConflictError, HyperstepError, ValidationError
+from hyperstep.errors import ConflictError, EngineUnavailable, HyperstepError, ValidationError
 from hyperstep.executors import process_group
 
 STATE_DIR = Path(".hyperstep") / "cluster"
@@ -240,13 +240,20 @@ def _wait_scheduler(cluster: LocalCluster, scheduler_file: Path, timeout: float)
     )
 
 
-def _wait_workers(cluster: LocalCluster, timeout: float) -> None:
-    from distributed import Client
+def _client_class() -> Any:
+    try:
+        from distributed import Client
+    except ImportError as exc:
+        raise EngineUnavailable(
+            f"a Dask cluster needs the 'distributed' package ({exc}); install hyperstep[dask]"
+        ) from None
+    return Client
 
+
+def _wait_workers(cluster: LocalCluster, timeout: float) -> None:
+    Client = _client_class()
     assert cluster.address is not None
-    with Client(  # type: ignore[no-untyped-call]
-        cluster.address, timeout=timeout, set_as_default=False
-    ) as client:
+    with Client(cluster.address, timeout=timeout, set_as_default=False) as client:
         deadline = time.monotonic() + timeout
         while True:
             joined = len(client.nthreads())
@@ -321,12 +328,9 @@ def stop_local(root: Path, timeout: float = 15.0) -> list[int]:
 
 def cluster_status(address: str, timeout: float = 5.0) -> dict[str, Any]:
     """The scheduler's workers: name, host, threads, resources, tasks running."""
-    from distributed import Client
-
+    Client = _client_class()
     try:
-        with Client(  # type: ignore[no-untyped-call]
-            address, timeout=timeout, set_as_default=False
-        ) as client:
+        with Client(address, timeout=timeout, set_as_default=False) as client:
             info = client.scheduler_info(n_workers=-1)
             processing = client.processing()
     except (OSError, TimeoutError) as exc:

@@ -125,7 +125,7 @@ def test_a_running_execution_stops_on_request(server: Server) -> None:
     assert stopped.status_code == 200
     assert stopped.json()["status"] in ("stopping", "stopped")
     final = server.wait_execution(created["id"])
-    assert final["status"] == "stopped"
+    assert final["status"] == "stopped", (stopped.json(), final)
     again = server.client.post(f"/api/v0/executions/{created['id']}/stop/")
     assert again.status_code == 409
     assert "already ended" in again.json()["detail"]

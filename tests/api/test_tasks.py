@@ -209,7 +209,8 @@ def test_plots_and_export_of_a_finished_task(server: Server) -> None:
     assert plots["metric"] == "objective"
     assert plots["n"] == 9 and len(plots["value"]) == 9 and len(plots["counter"]) == 9
     assert [p["name"] for p in plots["parameters"]] == ["x", "y"]
-    assert plots["best"][-1] == min(plots["value"])
+    assert plots["best_line"]["y"][-1] == min(plots["value"])
+    assert plots["best_line"]["x"][-1] == 9
     assert plots["importance"] is not None
     assert abs(sum(i["importance"] for i in plots["importance"]) - 1) < 1e-3
     other = server.client.get(f"/api/v0/tasks/{created['id']}/plots/?metric=epoch").json()
@@ -260,5 +261,7 @@ def test_plot_columns_follow_the_space_log_and_categorical(server: Server) -> No
     assert set(columns["opt"]["categories"]) <= {"adam", "sgd", "rmsprop"}
     assert all(0 <= code < len(columns["opt"]["categories"]) for code in columns["opt"]["values"])
     assert plots["direction"] == "maximize" and plots["startup"] == 0
-    assert plots["best"] == [max(plots["value"][: i + 1]) for i in range(plots["n"])]
+    line = plots["best_line"]
+    assert line["y"] == sorted(line["y"]) and line["y"][-1] == max(plots["value"])
+    assert line["x"] == sorted(line["x"]) and line["x"][-1] == 12
     assert {i["name"] for i in plots["importance"]} == {"x", "opt"}

@@ -60,7 +60,9 @@ class Project:
     def running(self) -> list[Path]:
         """Execution folders whose command started and has not ended."""
         return [
-            d for d in self.exec_dirs() if (d / "pid.json").exists() and not (d / "exit.json").exists()
+            d
+            for d in self.exec_dirs()
+            if (d / "pid.json").exists() and not (d / "exit.json").exists()
         ]
 
     def finished(self) -> list[Path]:

@@ -62,9 +62,7 @@ def kill_and_resume(probe_project, seed: int) -> dict[str, int]:
         break  # it finished before the kill
     _, err = proc.communicate(timeout=300)
     assert proc.returncode == 0, err
-    summary = check_task(
-        project.root, 1, expected=50, metric="loss", runs_file=project.runs
-    )
+    summary = check_task(project.root, 1, expected=50, metric="loss", runs_file=project.runs)
     assert summary.statuses == ["complete"] * 50
     assert sum(summary.starts.values()) == 50  # attempts == executions: nothing re-run
     return {"kills": kills}

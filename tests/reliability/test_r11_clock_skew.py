@@ -10,6 +10,7 @@ clock, for every process; the skew this test simulates cannot happen there.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import signal
 import subprocess
@@ -33,6 +34,7 @@ def _skewed(offset: str, *args: str) -> subprocess.Popen[str]:
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        start_new_session=True,  # faketime runs the worker as its child: kill the group
     )
 
 
@@ -54,7 +56,7 @@ def test_skewed_clocks_never_steal_a_live_lease(pg_url: str, tmp_path: Path) -> 
         result = json.loads(out.strip().splitlines()[-1])
         assert abs(result["wall"] - time.time()) > 500  # the taker's clock really was skewed
         assert result["taken"] == []  # 60 s, 0 false stale detections
-        holder.send_signal(signal.SIGKILL)
+        os.killpg(holder.pid, signal.SIGKILL)
         holder.wait(timeout=30)
         owner, expires = store.lease_info(task.id) or ("", 0.0)
         assert owner.startswith("hold-")
@@ -63,6 +65,8 @@ def test_skewed_clocks_never_steal_a_live_lease(pg_url: str, tmp_path: Path) -> 
         assert taker.returncode == 0, err
         taken = json.loads(out.strip().splitlines()[-1])["taken"]
         assert len(taken) == 1 and taken[0] >= expires  # after expiry, by the database clock
-        print(f"R11: the dead holder's lease was taken over {taken[0] - expires:.2f} s after expiry")
+        print(
+            f"R11: the dead holder's lease was taken over {taken[0] - expires:.2f} s after expiry"
+        )
     finally:
         store.close()

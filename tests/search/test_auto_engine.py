@@ -29,7 +29,7 @@ MIXED = Space(
 
 
 def _loss(point: dict[str, Any]) -> float:
-    return (
+    return float(
         (math.log10(point["lr"]) + 3) ** 2
         + (point["dropout"] - 0.2) ** 2
         + 0.1 * point["layers"]
@@ -39,9 +39,9 @@ def _loss(point: dict[str, Any]) -> float:
 
 def _history(
     space: Space, size: int, seed: int, fail_every: int = 0
-) -> list[tuple[dict, float | None]]:
+) -> list[tuple[dict[str, Any], float | None]]:
     rng = np.random.default_rng(seed)
-    history: list[tuple[dict, float | None]] = []
+    history: list[tuple[dict[str, Any], float | None]] = []
     for i in range(size):
         point = space.sample(rng)
         failed = fail_every and i % fail_every == 0
@@ -103,7 +103,7 @@ def test_only_failures_or_no_history_gives_random_distinct_points() -> None:
 def test_a_discrete_space_is_covered_without_repeats_until_it_is_exhausted() -> None:
     space = Space({"a": Integer(0, 4), "b": Categorical(["x", "y"]), "c": Uniform(0, 1, step=0.5)})
     size = 5 * 2 * 3
-    history: list[tuple[dict, float | None]] = []
+    history: list[tuple[dict[str, Any], float | None]] = []
     engine = AutoEngine()
     while len(history) < size:
         batch = engine.suggest(space, history, 4, [], seed=len(history))
@@ -136,7 +136,7 @@ def test_values_from_json_round_trips_are_recognised_as_seen() -> None:
 def _branin(point: dict[str, Any]) -> float:
     x1, x2 = point["x1"], point["x2"]
     b, c, t = 5.1 / (4 * math.pi**2), 5 / math.pi, 1 / (8 * math.pi)
-    return (x2 - b * x1**2 + c * x1 - 6) ** 2 + 10 * (1 - t) * math.cos(x1) + 10
+    return float((x2 - b * x1**2 + c * x1 - 6) ** 2 + 10 * (1 - t) * math.cos(x1) + 10)
 
 
 def test_beats_random_search_on_a_smooth_function() -> None:
@@ -191,3 +191,48 @@ def _samples(space: Space, n: int, seed: int) -> list[dict[str, Any]]:
 @pytest.mark.parametrize("n", [0, 1])
 def test_small_requests(n: int) -> None:
     assert len(AutoEngine().suggest(MIXED, _history(MIXED, 5, 0), n, [], seed=0)) == n
+
+
+def _spacing(row: np.ndarray, others: np.ndarray) -> float:
+    return float(np.abs(others - row[None, :]).max(axis=1).min())
+
+
+def test_exploring_points_of_a_mixed_space_keep_apart_from_every_known_point() -> None:
+    from hyperstep.search.auto._encoding import SpaceEncoder
+
+    space = Space(
+        {
+            "lr": LogUniform(-4, -1),
+            "units": Integer(16, 512, log=True),
+            "activation": Categorical(["relu", "tanh"]),
+        }
+    )
+
+    def plateau(point: dict[str, Any]) -> float:  # a coarse table behind continuous ranges
+        tanh = 1.0 if point["activation"] == "tanh" else 0.0
+        return round(abs(math.log10(point["lr"]) + 2.5)) + tanh
+
+    rng = np.random.default_rng(0)
+    history = [(p, float(plateau(p))) for p in (space.sample(rng) for _ in range(25))]
+    encoder = SpaceEncoder(space)
+    known = encoder.encode([p for p, _ in history])
+    points = AutoEngine().suggest(space, history, 5, [], seed=3)
+    rows = encoder.encode(points)
+    for i in range(4):  # the last point is the trust-region one: exempt by design
+        assert _spacing(rows[i], np.vstack([known, rows[:i]])) >= 0.15
+
+
+def test_spacing_steers_but_falls_back_to_the_first_unseen_candidate() -> None:
+    from hyperstep.search.auto._encoding import SpaceEncoder
+    from hyperstep.search.auto._engine import _first_unseen
+
+    encoder = SpaceEncoder(Space({"x": Uniform(0.0, 1.0), "k": Integer(0, 3)}))
+    known = encoder.encode([{"x": 0.5, "k": 1}])
+    candidates = encoder.encode([{"x": 0.51, "k": 1}, {"x": 0.9, "k": 1}, {"x": 0.5, "k": 1}])
+    seen = {encoder.key(row) for row in known}
+    far = _first_unseen(encoder, candidates, seen, known, 0.15)
+    assert far is not None and encoder.decode(far)["x"] == 0.9
+    near_only = candidates[[0, 2]]
+    fallback = _first_unseen(encoder, near_only, seen, known, 0.15)
+    assert fallback is not None and encoder.decode(fallback)["x"] == 0.51
+    assert _first_unseen(encoder, candidates[[2]], seen, known, 0.15) is None

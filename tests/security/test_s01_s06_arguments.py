@@ -115,7 +115,9 @@ def printf_step(tmp_path_factory: pytest.TempPathFactory):
     return load_project(root).step("p")
 
 
-@settings(max_examples=500, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=500, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(value=SAFE_TEXT)
 def test_any_text_survives_the_shell_as_one_argument(printf_step, value: str) -> None:
     command = build_command(printf_step, resolve_values(printf_step, {"text": value}))

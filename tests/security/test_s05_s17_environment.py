@@ -60,7 +60,9 @@ def test_parameters_and_step_variables_never_reach_the_environment(
     project = sec_project(YAML)
     dump = tmp_path / "dump"
     dump.mkdir()
-    res = project.cli("exec", "run", "envy", "--LD_PRELOAD=/tmp/x.so", env={"PROBE_DUMP": str(dump)})
+    res = project.cli(
+        "exec", "run", "envy", "--LD_PRELOAD=/tmp/x.so", env={"PROBE_DUMP": str(dump)}
+    )
     assert res.returncode == 0, res
     seen = json.loads((dump / "1.json").read_text())
     assert "LD_PRELOAD" not in seen["env"] and "BASH_ENV" not in seen["env"]
@@ -72,7 +74,9 @@ def test_parameters_and_step_variables_never_reach_the_environment(
 
 def _everything_written(project) -> bytes:
     folder = project.root / ".hyperstep"
-    chunks = [p.read_bytes() for p in folder.rglob("*") if p.is_file() and "hyperstep.db" not in p.name]
+    chunks = [
+        p.read_bytes() for p in folder.rglob("*") if p.is_file() and "hyperstep.db" not in p.name
+    ]
     with sqlite3.connect(folder / "hyperstep.db") as conn:
         chunks.append("\n".join(conn.iterdump()).encode())
     for args in (

@@ -23,11 +23,14 @@ STEP = """- step:
     command: python train.py
 """
 
-PYTHON_TAG = STEP + """- step:
+PYTHON_TAG = (
+    STEP
+    + """- step:
     name: evil
     image: !!python/object/apply:os.system ["touch PWNED"]
     command: x
 """
+)
 
 
 def _bomb(levels: int = 9) -> str:

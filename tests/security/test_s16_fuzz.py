@@ -47,6 +47,7 @@ def test_fuzz_metadata_parser(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(1800)
 def test_fuzz_config_loader(tmp_path: Path) -> None:
     runs = _fuzz("fuzz_config.py", tmp_path, "-max_total_time=1200", corpus="config")
     assert runs >= 20_000

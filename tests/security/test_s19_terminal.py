@@ -107,4 +107,4 @@ def test_raw_and_json_keep_the_bytes(sec_project) -> None:
 @given(st.text())
 def test_printable_never_lets_a_control_character_through(text: str) -> None:
     shown = printable(text)
-    assert not any(ord(c) < 0x20 and c != "\t" or 0x7F <= ord(c) <= 0x9F for c in shown)
+    assert not any((ord(c) < 0x20 and c != "\t") or 0x7F <= ord(c) <= 0x9F for c in shown)

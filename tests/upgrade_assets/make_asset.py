@@ -4,11 +4,12 @@
 
 Run it once per released schema (a new Alembic head), then commit the folder it writes. It runs
 the real ``hyperstep`` on the project in ``0001/valohai.yaml`` (copied into the new folder when
-it has none): the blueprint ``finished`` to the end, and ``unfinished`` (one execution at a time) until
-the engine is SIGKILLed after storing its third proposal: two executions complete, the third
-stored and never started, the fourth not yet proposed. The lease of the killed engine is then given up, as an expired one would be, and the
-database is checkpointed so that the single ``hyperstep.db`` file holds everything. Every
-stored command needs only ``/bin/sh``, so the asset resumes on any machine.
+it has none): the blueprint ``finished`` to the end, and ``unfinished`` (one execution at a
+time) until the engine is SIGKILLed after storing its third proposal: two executions complete,
+the third stored and never started, the fourth not yet proposed. The lease of the killed engine
+is then given up, as an expired one would be, and the database is checkpointed so that the
+single ``hyperstep.db`` file holds everything. Every stored command needs only ``/bin/sh``, so
+the asset resumes on any machine.
 """
 
 from __future__ import annotations
@@ -48,7 +49,9 @@ def main() -> int:
         shutil.copy(target / "valohai.yaml", project / "valohai.yaml")
         if run(project, "task", "run", "finished", "--quiet") != 0:
             raise SystemExit("the finished task did not complete")
-        code = run(project, "task", "run", "unfinished", "--quiet", crash_at="after_proposal_stored:3")
+        code = run(
+            project, "task", "run", "unfinished", "--quiet", crash_at="after_proposal_stored:3"
+        )
         if code != -9:
             raise SystemExit(f"the unfinished task was not killed (exit {code})")
         time.sleep(1.0)  # its runners end on their own

@@ -1,6 +1,7 @@
 """What a user does in the dashboard, in headless Chromium: the whole flow, and hostile output.
 
-Screenshots of each stage go to ``test-artifacts/web/`` at the repository root.
+Screenshots of each stage go to ``test-artifacts/web/`` at the repository root. The pages run
+under their real Content-Security-Policy (no eval), so the tests wait with locators only.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from playwright.sync_api import expect
 from tests.api.support import TOKEN, Server, bayes_payload, running_server, slow_payload
 from tests.helpers import ARTIFACTS
 
@@ -99,24 +101,19 @@ def test_create_watch_stop_a_bayesian_task_and_read_a_log(live: Server, page: An
     page.click("#create-task")
     page.wait_for_url("**/tasks/1")
     # Executions appear and finish while we watch, without a reload.
-    page.wait_for_function(
-        "document.querySelectorAll('#executions-body .status-complete').length >= 8",
-        timeout=TIMEOUT,
-    )
-    page.wait_for_function("Number(document.body.dataset.plotsDrawn || 0) >= 8")
-    assert page.locator("#plot-history .scatterlayer .point").count() >= 8
+    page.locator("#executions-body .status-complete").nth(7).wait_for()
+    page.locator("#plot-history .scatterlayer .point").nth(7).wait_for()
     page.locator("#plot-importance .bars path").nth(1).wait_for()
-    assert page.locator("#plot-parallel .scatterlayer .trace").count() >= 10
+    assert page.locator("#plot-parallel .scatterlayer .trace").count() >= 3
+    assert "best #" in page.locator("#plot-parallel .legend").text_content()
     assert page.locator("#plot-slices .slice").count() == 2
     shot(page, "03-task-running")
 
     page.click("#stop-task")
     page.locator("#task-status .status-stopped").wait_for(timeout=TIMEOUT)
     assert page.locator("#stop-task").is_hidden()
-    page.wait_for_function(  # the table follows: nothing runs any more
-        "document.querySelectorAll('#executions-body .status-started,"
-        " #executions-body .status-queued, #executions-body .status-stopping').length === 0"
-    )
+    running = "#executions-body :is(.status-started, .status-queued, .status-stopping)"
+    expect(page.locator(running)).to_have_count(0, timeout=TIMEOUT)  # the table follows
     shot(page, "04-task-stopped")
     task = live.client.get("/api/v0/tasks/1/").json()
     assert task["status"] == "stopped"
@@ -127,15 +124,14 @@ def test_create_watch_stop_a_bayesian_task_and_read_a_log(live: Server, page: An
     page.locator('th[data-key="metadata.objective"][aria-sort="descending"]').wait_for()
     page.locator('th[data-key="metadata.objective"] button').click()
     page.locator('th[data-key="metadata.objective"][aria-sort="ascending"]').wait_for()
-    page.wait_for_function(
-        f"document.querySelector('#executions-body tr a')?.textContent === "
-        f"'#{task['best']['counter']}'"
+    expect(page.locator("#executions-body tr a").first).to_have_text(
+        f"#{task['best']['counter']}"
     )
     page.locator("#executions-body tr a").first.click()
     page.wait_for_url(f"**/executions/{task['best']['counter']}")
     page.locator("#log .line").first.wait_for()
     assert '"objective"' in page.locator("#log").text_content()
-    page.wait_for_function("Number(document.body.dataset.chartDrawn || 0) >= 1")
+    page.locator("#metadata-chart .scatterlayer .trace").first.wait_for()
     shot(page, "05-execution")
 
     page.goto(f"{live.url}/tasks/")
@@ -152,7 +148,7 @@ def test_a_finished_bayesian_task_page(live: Server, page: Any) -> None:
     page.locator("#tasks-body .status-started").wait_for()
     shot(page, "01-tasks-tab")
     page.goto(f"{live.url}/tasks/{created['counter']}")
-    page.wait_for_function("Number(document.body.dataset.plotsDrawn || 0) >= 30")
+    page.locator("#plot-history .scatterlayer .point").nth(29).wait_for()
     page.locator("#plot-parallel .scatterlayer .trace").first.wait_for()
     page.wait_for_timeout(500)  # let Plotly finish drawing before the picture
     shot(page, "06-task-finished")
@@ -186,7 +182,7 @@ def test_hostile_program_output_shows_as_text_and_runs_nothing(
         text = page.locator("body").text_content()
         assert XSS_VALUE in text  # the parameter, as text
         page.goto(server.url + "/tasks/1")
-        page.wait_for_function("Number(document.body.dataset.plotsDrawn || 0) >= 4")
+        page.locator("#plot-history .scatterlayer .point").nth(3).wait_for()
         assert XSS_KEY in page.locator("#executions-head").text_content()
         assert XSS_KEY in page.locator("#best").text_content()
         assert page.evaluate("typeof window.__xss") == "undefined"

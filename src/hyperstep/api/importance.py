@@ -20,8 +20,8 @@ import numpy as np
 MIN_ROWS = 8
 #: The forest sees at most this many executions (a fixed sample), so a task of thousands of
 #: executions still answers in a fraction of a second.
-MAX_ROWS = 2000
-N_TREES = 48
+MAX_ROWS = 1000
+N_TREES = 32
 
 
 @dataclass(frozen=True)

@@ -290,7 +290,8 @@ class PlotData(_Open):
     metrics: list[str]
     n: int
     counter: list[int]
+    n_total: int
     value: list[float | None]
-    best: list[float | None]
+    best_line: dict[str, list[Any]]
     parameters: list[dict[str, Any]]
     importance: list[dict[str, Any]] | None

@@ -127,7 +127,11 @@ def plot_data(
     metric: str | None = None,
     with_importance: bool = True,
 ) -> dict[str, Any]:
-    """Every plot's data for one task; ``metric`` defaults to the task's target metric."""
+    """Every plot's data for one task; ``metric`` defaults to the task's target metric.
+
+    Points are every complete execution that logged the metric, in task order; see
+    :func:`sample_points` for what a browser is sent for large tasks.
+    """
     keys = metric_keys(records)
     chosen = metric or spec.optimization_target_metric or (keys[0] if keys else None)
     ordered = sorted(
@@ -155,18 +159,54 @@ def plot_data(
     values = [v for _, v in measured if v is not None]
     objective = [_objective(spec, chosen, v) for v in values]
     columns = [parameter_column(spec, n, [r.parameters.get(n) for r in rows]) for n in names]
+    positions = [r.task_index + 1 if r.task_index is not None else k + 1
+                 for k, r in enumerate(rows)]
     data.update(
         counter=[r.counter for r in rows],
         index=[r.task_index for r in rows],
         value=[round6(v) for v in values],
         objective=[round6(v) for v in objective],
-        best=_best_so_far(values, objective),
+        best_line=_best_line(positions, values, objective),
         parameters=[c.to_json() for c in columns],
         n=len(rows),
+        n_total=len(rows),
     )
     if with_importance:
         data["importance"] = importance_from(data)
     return data
+
+
+#: The scatter plots get at most this many executions; more only slow the browser down.
+MAX_POINTS = 2000
+#: The best executions are always among them.
+KEEP_BEST = 200
+_SAMPLED = ("counter", "index", "value", "objective")
+
+
+def sample_points(data: dict[str, Any], limit: int = MAX_POINTS) -> dict[str, Any]:
+    """:func:`plot_data` reduced to ``limit`` executions: the best ones and an even sample.
+
+    The best-so-far line and the importance were computed on every execution; only the points
+    drawn one by one (history markers, parallel-coordinate lines, metric against parameter)
+    are thinned, deterministically, keeping the task order.
+    """
+    n = int(data["n"])
+    if n <= limit:
+        return data
+    best = set(sorted(range(n), key=lambda i: data["objective"][i])[: min(KEEP_BEST, limit)])
+    rest = [i for i in range(n) if i not in best]
+    room = limit - len(best)
+    step = len(rest) / room if room > 0 else 0.0
+    picked = best | {rest[int(k * step)] for k in range(room)}
+    keep = sorted(picked)
+    out = dict(data)
+    for key in _SAMPLED:
+        out[key] = [data[key][i] for i in keep]
+    out["parameters"] = [
+        {**column, "values": [column["values"][i] for i in keep]} for column in data["parameters"]
+    ]
+    out["n"] = len(keep)
+    return out
 
 
 def importance_from(data: dict[str, Any]) -> list[dict[str, Any]] | None:
@@ -204,12 +244,19 @@ def _objective(spec: TaskSpec, metric: str | None, value: float) -> float:
     return -value if spec.direction == "maximize" else value
 
 
-def _best_so_far(values: Sequence[float], objective: Sequence[float]) -> list[Any]:
-    best: list[Any] = []
+def _best_line(
+    positions: Sequence[int], values: Sequence[float], objective: Sequence[float]
+) -> dict[str, list[Any]]:
+    """The best-so-far step line: the points where it improves, and the last position."""
+    xs: list[Any] = []
+    ys: list[Any] = []
     best_objective = math.inf
-    best_value: float | None = None
-    for value, obj in zip(values, objective, strict=True):
+    for position, value, obj in zip(positions, values, objective, strict=True):
         if obj < best_objective:
-            best_objective, best_value = obj, value
-        best.append(round6(best_value))
-    return best
+            best_objective = obj
+            xs.append(position)
+            ys.append(round6(value))
+    if xs and positions and positions[-1] != xs[-1]:
+        xs.append(positions[-1])
+        ys.append(ys[-1])
+    return {"x": xs, "y": ys}

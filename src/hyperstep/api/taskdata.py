@@ -20,7 +20,13 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from hyperstep import service
-from hyperstep.api.plots import importance_from, metric_keys, plot_data, varied_parameters
+from hyperstep.api.plots import (
+    importance_from,
+    metric_keys,
+    plot_data,
+    sample_points,
+    varied_parameters,
+)
 from hyperstep.engine.plan import explicit_points
 from hyperstep.errors import HyperstepError
 from hyperstep.model import TaskType
@@ -167,8 +173,10 @@ class TaskData:
 
         def compute() -> dict[str, Any]:
             data = plot_data(spec, entry.records, metric=metric, with_importance=False)
-            data["importance"] = self._importance_for(task, entry, data)
-            return data
+            importance = self._importance_for(task, entry, data)
+            sampled = sample_points(data)
+            sampled["importance"] = importance
+            return sampled
 
         return self._memo(entry, f"plots:{metric or ''}", compute)
 

@@ -231,19 +231,16 @@ class DaskExecutor(Executor):
             return
         if self.state(ref) != "lost":
             return
-        client, receiver = self._connect(None, ref)
+        receiver = self._connect(None, ref)[1]
         run_id = str(ref["run_id"])
         with contextlib.suppress(Exception):
             receiver.set_claim(run_id)
-        run = receiver.get(run_id)
-        if run is not None and run.future is not None:
-            run.future.cancel()
         with contextlib.suppress(Exception):
-            client.run(remote.kill_runs, [run_id], on_error="return", callback_timeout=30)
-        child = files.read_json(_exec_dir(ref) / files.PID)
-        if child is not None:
-            with contextlib.suppress(Exception):
-                client.run(remote.kill_recorded, child, 5.0, on_error="return", callback_timeout=30)
+            members = receiver.members(fresh=True)
+            receiver.on_workers(remote.kill_runs, [run_id], workers=members)
+            child = files.read_json(_exec_dir(ref) / files.PID)
+            if child is not None:
+                receiver.on_workers(remote.kill_recorded, child, 5.0, workers=members, timeout=10.0)
 
     def wait(self, timeout: float) -> None:
         """Sleep up to ``timeout`` seconds, waking as soon as output arrives or a run ends."""

@@ -2,10 +2,12 @@
 
 The engine ingests every execution from ``stdout.log``, ``stderr.log`` and ``exit.json`` in the
 execution folder on *its* machine. For a run on a Dask worker, this thread makes those files
-appear there while the run goes on: every ``interval`` seconds (and at once when a task ends)
-it asks each worker that has runs for their new bytes, starting at the sizes of the engine-side
-files, and appends what comes back. The offsets live in the files themselves, so a restarted
-engine resumes exactly where the files end: no byte is lost or written twice.
+appear there while the run goes on: it asks each worker that has runs for their new bytes,
+starting at the sizes of the engine-side files, and appends what comes back. A run that prints
+is asked every ``interval`` seconds (50 ms); a quiet one less and less often, up to every
+``max_interval`` (0.2 s); the end of its task, or a stop, gets it asked at once. The offsets
+live in the files themselves, so a restarted engine resumes exactly where the files end: no
+byte is lost or written twice.
 
 ``exit.json`` is written only when the worker reports the result *and* the last bytes before it,
 so an engine that sees ``exit.json`` has the whole output. A run whose worker left the cluster,
@@ -23,7 +25,7 @@ import signal
 import tarfile
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -41,6 +43,10 @@ _UNSEEN_ROUNDS = 2
 _RPC_TIMEOUT = 30.0
 #: How often the list of the cluster's workers is refreshed while runs go on.
 _MEMBERS_EVERY = 0.5
+#: How long one call on one worker may take; a live worker answers in milliseconds.
+_WORKER_TIMEOUT = 3.0
+#: How long a lost run is remembered (the engine asks about it once or twice, at once).
+_KEEP_LOST = 600.0
 
 
 @dataclass
@@ -64,6 +70,10 @@ class Run:
     task_over: bool = False
     adopted: bool = False
     created: float = field(default_factory=time.monotonic)
+    ended: float = 0.0
+    #: when to pull it next, and the current pause between pulls (longer while it is quiet)
+    due: float = 0.0
+    interval: float = 0.05
 
     @classmethod
     def open(cls, ref: RunRef, exec_dir: Path, **kwargs: Any) -> Run:
@@ -94,6 +104,7 @@ class Receiver:
         scheduler: str,
         *,
         interval: float = 0.05,
+        max_interval: float = 0.2,
         chunk: int = 1 << 20,
         outputs_limit: int = 256 << 20,
         lost_timeout: float = 60.0,
@@ -101,6 +112,7 @@ class Receiver:
         self.client = client
         self.scheduler = scheduler
         self.interval = interval
+        self.max_interval = max(interval, max_interval)
         self.chunk = chunk
         self.outputs_limit = outputs_limit
         self.lost_timeout = lost_timeout
@@ -114,6 +126,8 @@ class Receiver:
         self._forget: dict[str, list[str]] = {}
         self._unreachable_since: float | None = None
         self._members_cache: tuple[float, set[str]] | None = None
+        #: workers whose last call failed or timed out (are they still in the cluster?)
+        self._failed: set[str] = set()
         self._thread = threading.Thread(
             target=self._loop, name="hyperstep-dask-receiver", daemon=True
         )
@@ -122,10 +136,16 @@ class Receiver:
     # -- called from the engine's thread ---------------------------------------------------
 
     def add(self, run: Run) -> None:
+        run.interval = self.interval
         with self.lock:
             self.runs[run.run_id] = run
         if run.future is not None:
-            run.future.add_done_callback(lambda _future: self.wake.set())
+            run.future.add_done_callback(lambda _future: self.poke(run))
+        self.wake.set()
+
+    def poke(self, run: Run) -> None:
+        """Pull ``run`` at the next tick, now."""
+        run.due = 0.0
         self.wake.set()
 
     def get(self, run_id: str) -> Run | None:
@@ -166,20 +186,72 @@ class Receiver:
         with self.lock:
             active = [run for run in self.runs.values() if run.status == "running"]
         if active:
-            self._pull(active, self._members())
+            now = time.monotonic()
+            due = [run for run in active if run.due <= now]
+            if due:
+                self._pull(due)
             self._check_tasks(active)
         self._flush_forget()
 
-    def _members(self) -> set[str]:
+    def members(self, *, fresh: bool = False) -> set[str]:
         """The cluster's workers, asked of the scheduler at most every ``_MEMBERS_EVERY`` s
-        (and at once after a pull from a worker failed)."""
+        (or now, with ``fresh``)."""
         now = time.monotonic()
-        if self._members_cache is None or now - self._members_cache[0] > _MEMBERS_EVERY:
-            members = set(self.client.nthreads(callback_timeout=_RPC_TIMEOUT))
-            self._members_cache = (now, members)
-        return self._members_cache[1]
+        cached = self._members_cache
+        if fresh or cached is None or now - cached[0] > _MEMBERS_EVERY:
+            cached = (now, set(self.client.nthreads(callback_timeout=_RPC_TIMEOUT)))
+            self._members_cache = cached
+        return cached[1]
 
-    def _pull(self, active: list[Run], members: set[str]) -> None:
+    def on_workers(
+        self,
+        function: Callable[..., Any],
+        *args: Any,
+        workers: Iterable[str],
+        timeout: float = _WORKER_TIMEOUT,
+    ) -> dict[str, Any]:
+        """``function(*args)`` on each worker at once, each call bounded by ``timeout``.
+
+        Replies by worker; a worker that failed or did not answer in time is left out, so a
+        dead worker (whose address Dask keeps trying until its connect timeout) delays only
+        its own runs, and only once: its absence makes the caller ask who is still there.
+        """
+        client = self.client
+        targets = sorted(set(workers))
+        if not targets:
+            return {}
+
+        async def one(address: str) -> tuple[str, Any]:
+            try:
+                reply = await client.run(
+                    function,
+                    *args,
+                    workers=[address],
+                    on_error="return",
+                    asynchronous=True,
+                    callback_timeout=timeout,
+                )
+            except (OSError, asyncio.TimeoutError, TimeoutError) as exc:
+                return address, exc
+            return address, reply.get(address, OSError(f"no reply from {address}"))
+
+        async def every() -> list[tuple[str, Any]]:
+            return list(await asyncio.gather(*(one(a) for a in targets)))
+
+        replies: dict[str, Any] = {}
+        for address, reply in client.sync(every, callback_timeout=timeout + _RPC_TIMEOUT):
+            if isinstance(reply, BaseException):
+                log.debug(
+                    "%s on %s failed: %r", getattr(function, "__name__", function), address, reply
+                )
+                self._failed.add(address)
+            else:
+                replies[address] = reply
+        return replies
+
+    def _pull(self, active: list[Run]) -> None:
+        members = self.members(fresh=bool(self._failed))
+        self._failed.clear()
         requests: dict[str, dict[str, list[int]]] = {}
         homeless: list[Run] = []
         for run in active:
@@ -194,27 +266,28 @@ class Receiver:
             ]
         if not requests:
             return
-        workers = None if homeless else sorted(requests)
-        replies = self.client.run(
-            remote.pull,
-            requests,
-            self.chunk,
-            workers=workers,
-            on_error="return",
-            callback_timeout=_RPC_TIMEOUT,
-        )
+        workers = members if homeless else set(requests) - {ANY_WORKER}
+        before = {run.run_id: (run.out_size, run.err_size) for run in active}
+        replies = self.on_workers(remote.pull, requests, self.chunk, workers=workers)
         seen: set[str] = set()
         for address, reply in replies.items():
-            if isinstance(reply, BaseException):
-                log.debug("pull from %s failed: %r", address, reply)
-                self._members_cache = None  # did it leave the cluster? ask at the next tick
-                continue
             for run_id, item in reply.items():
                 if item.state != "unknown":
                     seen.add(run_id)
                 self._apply(address, run_id, item)
+        if self._failed:
+            self.wake.set()  # ask at once whether the silent workers are still there
+        now = time.monotonic()
+        for run in active:
+            # a quiet run is asked less and less often (up to max_interval); output, the end
+            # of its task or a stop make it asked at once again
+            quiet = before.get(run.run_id) == (run.out_size, run.err_size)
+            run.interval = min(self.max_interval, run.interval * 2) if quiet else self.interval
+            run.due = now + run.interval
+        every_worker_answered = not self._failed
         for run in homeless:
-            if run.home is None and run.run_id not in seen and (run.task_over or run.adopted):
+            gone = run.home is None and run.run_id not in seen and (run.task_over or run.adopted)
+            if gone and every_worker_answered:
                 run.unseen += 1
 
     def _apply(self, address: str, run_id: str, reply: PullReply) -> None:
@@ -228,13 +301,7 @@ class Receiver:
         elif run.home != address:
             # Dask started the task a second time (its first worker looked dead): never two.
             log.warning("run %s also started on %s; killing it there", run_id, address)
-            self.client.run(
-                remote.kill_runs,
-                [run_id],
-                workers=[address],
-                on_error="return",
-                callback_timeout=_RPC_TIMEOUT,
-            )
+            self.on_workers(remote.kill_runs, [run_id], workers=[address])
             return
         if reply.state == "unknown":
             self._lose(run, f"its worker {address} no longer knows it (restarted?)")
@@ -271,7 +338,7 @@ class Receiver:
                 if future.status == "error" and run.home is None:
                     self._lose(run, f"its Dask task failed: {_error_of(future)}")
                     continue
-                self.wake.set()  # look for it everywhere once more
+                self.poke(run)  # look for it (everywhere, if its worker is unknown) once more
             if run.home is None and run.unseen >= (1 if run.task_over else _UNSEEN_ROUNDS):
                 if run.stop_grace is not None:
                     self._stopped_before_start(run)
@@ -289,6 +356,7 @@ class Receiver:
             run = self.get(run_id)
             if run is None or run.status != "running":
                 continue
+            run.due = 0.0
             run.stop_grace = grace if run.stop_grace is None else min(run.stop_grace, grace)
             if run.home is None:
                 self.set_claim(run_id)  # a task that has not started never will
@@ -300,14 +368,8 @@ class Receiver:
                 function, argument = remote.kill_runs, [run_id]
             else:
                 function, argument = remote.stop_runs, {run_id: grace}
-            workers = [run.home] if run.home else None
-            self.client.run(
-                function,
-                argument,
-                workers=workers,
-                on_error="return",
-                callback_timeout=_RPC_TIMEOUT,
-            )
+            workers = [run.home] if run.home else self.members()
+            self.on_workers(function, argument, workers=workers)
 
     def _stopped_before_start(self, run: Run) -> None:
         now = utc_now()
@@ -346,33 +408,37 @@ class Receiver:
 
     def _ended(self, run: Run, status: Status) -> None:
         run.status = status
+        run.ended = time.monotonic()
         self.changed.set()
         run.future = None  # lets Dask release the task
         if status == "exited" and run.home is not None:
             self._forget.setdefault(run.home, []).append(run.run_id)
 
     def _flush_forget(self) -> None:
+        """Tell workers to delete the runs recorded here, and drop what is no longer needed:
+        an exited run is known from its ``exit.json``; a lost one is kept a while, for
+        ``state`` and ``lost_reason``."""
         batches, self._forget = self._forget, {}
         for address, run_ids in batches.items():
-            self.client.run(
-                remote.forget,
-                run_ids,
-                workers=[address],
-                on_error="return",
-                callback_timeout=_RPC_TIMEOUT,
-            )
+            self.on_workers(remote.forget, run_ids, workers=[address])
             self.clear_claims(run_ids)
+        now = time.monotonic()
+        with self.lock:
+            for run_id, run in list(self.runs.items()):
+                if run.status == "exited" or (
+                    run.status == "lost" and now - run.ended > _KEEP_LOST
+                ):
+                    del self.runs[run_id]
 
     def _fetch_outputs(self, run: Run, address: str, size: int) -> None:
-        replies = self.client.run(
+        replies = self.on_workers(
             remote.pack_outputs,
             run.run_id,
             self.outputs_limit,
             workers=[address],
-            on_error="return",
-            callback_timeout=_RPC_TIMEOUT,
+            timeout=_RPC_TIMEOUT,
         )
-        data = replies.get(address)
+        data = replies.get(address, "the worker did not answer")
         outputs = run.exec_dir / "outputs"
         if isinstance(data, bytes):
             outputs.mkdir(parents=True, exist_ok=True)

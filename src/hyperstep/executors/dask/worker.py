@@ -144,8 +144,13 @@ class WorkerAgent:
             pending = self.cancelled.get(run_id)
         if pending is not None:
             self.stop(run_id, pending[0])
-        proc.wait()
-        self._settle(run, proc)
+        try:
+            proc.wait()
+            self._settle(run, proc)
+        finally:
+            if run.ended is None:  # _settle failed: whatever happened, the run is over
+                run.lost = run.lost or f"the runner on worker {self.address} ended unrecorded"
+                run.ended = time.time()
         return {"outcome": "ended", "exit": files.read_json(run.dir / files.EXIT)}
 
     def _start(
@@ -300,8 +305,9 @@ class WorkerAgent:
                 reply.outputs_bytes = _tree_size(run.dir / "outputs")
         elif ended is not None:
             reply.state = "ended"
-            if run.lost is not None:
-                reply.extra["lost"] = run.lost
+            reply.extra["lost"] = (
+                run.lost or f"the run ended on worker {self.address} without a result"
+            )
         elif run.proc is None:
             reply.state = "starting"
         reply.more = not complete

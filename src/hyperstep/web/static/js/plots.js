@@ -78,7 +78,7 @@ const HSPlots = (function () {
       marker: { color: COLORS.model, size: 7 }, hovertemplate: hover,
     });
     traces.push({
-      type, mode: "lines", name: "best so far", x: x, y: data.best,
+      type, mode: "lines", name: "best so far", x: data.best_line.x, y: data.best_line.y,
       line: { color: COLORS.best, width: 2, shape: "hv" }, hoverinfo: "skip",
     });
     const shapes = [];
