@@ -131,7 +131,7 @@ def table(result: dict[str, Any]) -> str:
         back while it runs. {result["machine"]}, {result["date"]}; load average
         {result["load_average"][0]:g} before, {result["load_average"][1]:g} after.
 
-        | executor | wall time | per execution | vs ideal ({result["ideal_seconds"]:g} s) |
+        | executor | wall time | per execution and slot | vs ideal ({result["ideal_seconds"]:g} s) |
         | --- | --- | --- | --- |
         | local, 2 slots | {result["local_seconds"]:.1f} s | {result["local_seconds"] / n * 2:.3f} s | {result["local_seconds"] / result["ideal_seconds"]:.2f}× |
         | dask, 2 workers × 1 slot | {result["dask_seconds"]:.1f} s | {result["dask_seconds"] / n * 2:.3f} s | {result["dask_seconds"] / result["ideal_seconds"]:.2f}× |

@@ -3,13 +3,14 @@
 (a) ``(task, index)`` is unique and covers ``0..N-1``; (b) no execution is left non-final after
 the task ended; (c) each complete execution has the target metric; (d) no two attempts of one
 logical execution overlapped in time, read from the runners' own records (``pid.json`` start,
-``exit.json`` end), and every result the store holds agrees with the runner's ``exit.json``;
-(e) no process of the project is left behind (a psutil scan for the execution environment);
-(f) the store's integrity check is clean.
+``exit.json`` end, or for a lost runner its last heartbeat or log write), and every result the
+store holds agrees with the runner's ``exit.json``; (e) no process of the project is left
+behind (a psutil scan for the execution environment); (f) the store's integrity check is clean.
 
 With ``runs_file`` (the probe's ``PROBE_RUNS`` log, see ``tests/reliability/probe.py``) it also
-counts how many times each execution's program really started: the proof that a result which
-finished while no engine watched was read from its exit file, not run again.
+counts how many times each execution's program really started (at most once per recorded
+attempt): the proof that a result which finished while no engine watched was read from its exit
+file, not run again.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from __future__ import annotations
 import itertools
 import json
 import math
+import re
 import time
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
@@ -81,7 +83,7 @@ class Attempt:
 
     folder: Path
     start: float
-    end: float  # +inf when the runner left no exit.json (it was lost)
+    end: float  # a lost runner (no exit.json): its last trace on disk
     exit: dict[str, Any] | None
 
 
@@ -100,18 +102,31 @@ def _epoch(text: str) -> float:
     return datetime.fromisoformat(text).timestamp()
 
 
+def _last_trace(folder: Path) -> float:
+    """When a runner that left no ``exit.json`` (a lost one) last showed any sign of life.
+
+    Its heartbeat and its program's log writes are all that remain on disk; a later attempt
+    starting before that moment would prove two attempts ran at once.
+    """
+    names = ("heartbeat", "stdout.log", "stderr.log", "pid.json")
+    times = [(folder / n).stat().st_mtime for n in names if (folder / n).exists()]
+    return max(times, default=math.inf)
+
+
 def runner_attempts(root: Path, record: ExecutionRecord) -> list[Attempt]:
-    """Every runner record under the execution's folder (a retry may use a sub-folder)."""
+    """Every runner record of the execution, oldest first (retries use ``attempt-N/``)."""
     folder = Path(record.exec_dir)
     folder = folder if folder.is_absolute() else root / folder
+    if re.fullmatch(r"attempt-\d+", folder.name):
+        folder = folder.parent
     found = []
     for pid_file in sorted(folder.rglob("pid.json")) if folder.exists() else []:
         started = json.loads(pid_file.read_text())
         exit_file = pid_file.with_name("exit.json")
         result = json.loads(exit_file.read_text()) if exit_file.exists() else None
-        end = _epoch(result["end_time"]) if result else math.inf
+        end = _epoch(result["end_time"]) if result else _last_trace(pid_file.parent)
         found.append(Attempt(pid_file.parent, _epoch(started["start_time"]), end, result))
-    return found
+    return sorted(found, key=lambda a: a.start)
 
 
 def check_no_overlap(root: Path, records: list[ExecutionRecord]) -> dict[int, list[Attempt]]:
@@ -158,7 +173,7 @@ def check_task(
     """Assert invariants (a)–(f) for one finished task; returns a summary for the test.
 
     ``metric_optional`` relaxes (c) for tests whose programs exit 0 without the metric on
-    purpose. With ``runs_file``, every execution whose program started did so exactly once.
+    purpose. With ``runs_file``, no execution's program started more often than its attempts.
     ``runner_files=False`` skips (d) for stores whose execution folders are not on this disk
     (a database copied from elsewhere).
     """
@@ -185,9 +200,9 @@ def check_task(
         starts: Counter[int] = Counter()
         if runs_file is not None:
             starts = starts_per_counter(runs_file)
-            ours = {r.counter for r in records}
-            twice = {c: n for c, n in starts.items() if c in ours and n > 1}
-            assert not twice, f"executions whose program ran more than once: {twice}"
+            attempts_of = {r.counter: r.attempt for r in records}
+            twice = {c: n for c, n in starts.items() if c in attempts_of and n > attempts_of[c]}
+            assert not twice, f"executions whose program ran more than once an attempt: {twice}"
             for r in records:
                 if r.status.value == "complete":
                     assert starts[r.counter] == 1, f"#{r.counter} complete but never started"

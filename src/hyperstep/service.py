@@ -22,6 +22,7 @@ from typing import Any
 from hyperstep.engine.supervisor import EchoFn, Supervisor
 from hyperstep.engine.task import EXEC_DIR_TEMPLATE, ProgressFn, TaskRunner
 from hyperstep.errors import ConflictError, NotFoundError, ValidationError
+from hyperstep import settings
 from hyperstep.executors.base import Executor
 from hyperstep.model import ExecutionStatus as S
 from hyperstep.model import TaskStatus
@@ -38,13 +39,49 @@ class Context:
     store: Store
     executor: Executor
 
-    def supervisor(self, *, echo: EchoFn | None = None, stop_grace: float = 10.0) -> Supervisor:
+    def supervisor(
+        self,
+        *,
+        echo: EchoFn | None = None,
+        stop_grace: float = 10.0,
+        executor: Executor | None = None,
+    ) -> Supervisor:
         return Supervisor(
-            self.store, self.project.root, self.executor, echo=echo, stop_grace=stop_grace
+            self.store,
+            self.project.root,
+            executor or self.executor,
+            echo=echo,
+            stop_grace=stop_grace,
         )
 
+    def executor_for_task(self, task: TaskRecord) -> Executor:
+        """The executor of a task's unfinished runs, so a resume or a stop reaches them.
+
+        A task started on a Dask cluster and resumed without ``--executor dask`` must still
+        adopt its runs through the cluster, not declare them lost.
+        """
+        for record in self.store.list_executions(task_id=task.id, limit=None):
+            if not record.status.is_final and record.runner_ref:
+                return self.executor_for(record.runner_ref)
+        return self.executor
+
     def close(self) -> None:
+        self.executor.close()
         self.store.close()
+
+    def executor_for(self, ref: Mapping[str, Any]) -> Executor:
+        """The executor that can reach a stored run: the context's, or one made from the ref.
+
+        ``exec stop`` and ``task stop`` open a context with the default executor; a run started
+        on a Dask cluster must still be stopped through that cluster.
+        """
+        kind = ref.get("kind")
+        if kind is None or kind == getattr(self.executor, "kind", None):
+            return self.executor
+        options: dict[str, Any] = {}
+        if kind == "dask" and ref.get("scheduler"):
+            options["scheduler"] = ref["scheduler"]
+        return make_executor(str(kind), **options)
 
 
 def make_executor(name: str | None = None, **options: Any) -> Executor:
@@ -53,7 +90,10 @@ def make_executor(name: str | None = None, **options: Any) -> Executor:
     if name == "local":
         from hyperstep.executors.local import LocalExecutor
 
-        return LocalExecutor(wait_started=False)
+        local = LocalExecutor(wait_started=False)
+        # Runs lost by the local runner (its shim SIGKILLed) are retried only when asked.
+        local.retries = int(options.get("retries") or 0)  # type: ignore[attr-defined]
+        return local
     if name == "dask":
         try:
             from hyperstep.executors.dask import DaskExecutor
@@ -77,10 +117,17 @@ def open_context(
     """Load the project, open (and migrate) the store, make the executor."""
     root = Path(project_dir or os.getcwd()).resolve()
     project = load_project(root, config)
-    store = Store.open(store_url or os.environ.get("HYPERSTEP_STORE"), root)
-    return Context(
-        project=project, store=store, executor=make_executor(executor, **executor_options)
-    )
+    # Command line > environment > hyperstep.toml > defaults, for the store and the executor.
+    name, options = settings.resolve_executor(root, executor, executor_options)
+    if name == "dask":
+        options.setdefault("config", config)
+    store = Store.open(settings.store_url(root, store_url), root)
+    try:
+        chosen = make_executor(name, **options)
+    except BaseException:
+        store.close()
+        raise
+    return Context(project=project, store=store, executor=chosen)
 
 
 @contextmanager
@@ -161,7 +208,7 @@ def stop_execution(ctx: Context, counter: int) -> ExecutionRecord:
             record.id, [S.QUEUED, S.STARTED], S.STOPPING, status_detail="stopped on request"
         )
     if record.runner_ref:
-        ctx.executor.stop(record.runner_ref, grace=10.0)
+        ctx.executor_for(record.runner_ref).stop(record.runner_ref, grace=10.0)
     return ctx.store.get_execution(id=record.id)
 
 
@@ -252,7 +299,7 @@ def run_task(
     runner = TaskRunner(
         ctx.store,
         ctx.project,
-        ctx.supervisor(echo=echo, stop_grace=stop_grace),
+        ctx.supervisor(echo=echo, stop_grace=stop_grace, executor=ctx.executor_for_task(task)),
         task,
         progress=progress,
         poll_interval=poll_interval,
@@ -300,11 +347,12 @@ def stop_task(ctx: Context, counter: int) -> TaskRecord:
                 )
                 continue
             if record.runner_ref:
-                ctx.executor.stop(record.runner_ref, grace=5.0)
+                ctx.executor_for(record.runner_ref).stop(record.runner_ref, grace=5.0)
             ctx.store.transition(
                 record.id, [S.QUEUED, S.STARTED], S.STOPPING, status_detail="stopped on request"
             )
-        runner = TaskRunner(ctx.store, ctx.project, ctx.supervisor(stop_grace=5.0), task)
+        sup = ctx.supervisor(stop_grace=5.0, executor=ctx.executor_for_task(task))
+        runner = TaskRunner(ctx.store, ctx.project, sup, task)
         runner.run()
     return ctx.store.get_task(id=task.id)
 

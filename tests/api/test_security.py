@@ -187,3 +187,13 @@ def test_a_configured_token_wins_and_must_be_long(
     monkeypatch.setenv("HYPERSTEP_TOKEN", "short")
     with pytest.raises(ConfigError, match="at least 16"):
         load_or_create_token(tmp_path)
+
+
+def test_websockets_are_refused(server: Server) -> None:
+    from starlette.websockets import WebSocketDisconnect
+
+    with (
+        pytest.raises(WebSocketDisconnect),
+        server.client.websocket_connect("/api/v0/stream/") as socket,
+    ):
+        socket.receive_text()

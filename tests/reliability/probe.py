@@ -15,6 +15,8 @@ Harness options (each written as separate tokens, never ``--opt=value``):
 ``--exit N``              exit with status N after the metrics
 ``--kill-self SIG``       send itself signal SIG (a number) after the metrics
 ``--kill-self-if NAME V,..`` SIGKILL itself after the first metric line when NAME is one of them
+``--kill-runner-if NAME V,..`` SIGKILL its runner shim at once when NAME is one of them (a "lost"
+                          run, as when a worker dies), then sleep until its group is killed
 ``--grandchild``          start a sleeping grandchild (same process group) first
 ``--ignore-sigterm``      ignore SIGTERM (only SIGKILL ends it)
 ``--hang``                sleep until killed after the metrics
@@ -49,6 +51,7 @@ _ARITY = {
     "--exit": 1,
     "--kill-self": 1,
     "--kill-self-if": 2,
+    "--kill-runner-if": 2,
     "--grandchild": 0,
     "--ignore-sigterm": 0,
     "--hang": 0,
@@ -120,6 +123,18 @@ def dump(argv: list[str]) -> None:
         json.dump(data, fh)
 
 
+def kill_runner() -> None:
+    """SIGKILL the closest ancestor that is the runner shim (read from /proc, stdlib only)."""
+    pid = os.getppid()
+    for _ in range(4):
+        with open(f"/proc/{pid}/cmdline", "rb") as fh:
+            if b"hyperstep.executors.shim" in fh.read():
+                os.kill(pid, signal.SIGKILL)
+                return
+        with open(f"/proc/{pid}/stat", encoding="utf-8") as fh:
+            pid = int(fh.read().rsplit(")", 1)[1].split()[1])
+
+
 def edge_cases() -> None:
     """The metric-stream cases of catalogue item R10, in a fixed order."""
     out = sys.stdout.buffer
@@ -165,6 +180,11 @@ def main() -> int:
         edge_cases()
         record("end")
         return 0
+    if "--kill-runner-if" in harness:
+        name, values = harness["--kill-runner-if"]
+        if params.get(name) in values.split(","):
+            kill_runner()
+            time.sleep(60)
     for option, status in (("--fail-if", 3), ("--no-metric-if", 0)):
         if option in harness:
             name, values = harness[option]

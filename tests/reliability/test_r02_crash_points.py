@@ -29,7 +29,7 @@ YAML = """
 - step:
     name: probe
     image: python:3.11
-    command: {probe} {parameters} --sleep 0.15
+    command: {probe} {parameters} --sleep 0.05
     parameters:
       - name: x
         type: float
@@ -42,7 +42,7 @@ YAML = """
     step: probe
     type: bayesian_tpe
     execution-count: 22
-    execution-batch-size: 2
+    execution-batch-size: 4
     optimization-target-metric: loss
     parameters:
       - name: x

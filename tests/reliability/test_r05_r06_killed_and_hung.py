@@ -1,11 +1,14 @@
 """R5: a SIGKILLed execution, or a killed runner, is recorded failed and the task goes on; a
-poison execution is recorded once. R6: a hung execution is stopped by the step's ``time-limit``.
+poison execution costs a bounded number of attempts. R6: a hung execution is stopped by the
+step's ``time-limit``.
 
-hyperstep re-runs nothing by itself: an execution whose process was killed (the OOM killer, a
-user's ``kill -9``) is an ``error`` with the signal in its detail, exactly once, and the task
-continues under ``on-child-error: continue-and-complete``. A program that always kills itself
-therefore costs one attempt, never an endless loop (Celery's requeue loops). Re-running a *lost*
-runner (a dead Dask worker) is the Dask executor's ``retries`` and is tested there.
+An execution whose *program* was killed (the OOM killer, a user's ``kill -9``) is an ``error``
+with the signal in its detail, exactly once: hyperstep does not re-run a program that failed,
+so a program that always kills itself costs one attempt, never an endless loop (Celery's requeue
+loops). An execution whose *runner* was lost (a dead worker, a SIGKILLed shim) is ``crashed``,
+or, with ``--retries N``, run again in a fresh ``attempt-<n>`` folder up to N more times; a
+run lost every time makes exactly 1 + N attempts, never two at once, then stays ``crashed``.
+The task continues under ``on-child-error: continue-and-complete``.
 """
 
 from __future__ import annotations
@@ -28,6 +31,24 @@ YAML = """
       - name: i
         type: integer
         default: 0
+- step:
+    name: poison-runner
+    image: python:3.11
+    command: {probe} {parameters} --kill-runner-if i 1
+    parameters:
+      - name: i
+        type: integer
+        default: 0
+- task:
+    name: lost3
+    step: poison-runner
+    type: grid_search
+    execution-batch-size: 3
+    on-child-error: continue-and-complete
+    parameters:
+      - name: i
+        style: multiple
+        rules: {items: [0, 1, 2]}
 - step:
     name: hung
     image: python:3.11
@@ -90,6 +111,21 @@ def test_killed_child_is_an_error_once_and_the_task_goes_on(probe_project) -> No
     with Store.open(None, project.root) as store:
         task = store.get_task(counter=1)
     assert task.status.value == "complete"  # continue-and-complete
+
+
+def test_a_run_lost_every_time_is_retried_a_bounded_number_of_times(probe_project) -> None:
+    project = probe_project(YAML)
+    res = project.cli("task", "run", "lost3", "--retries", "2", "--json")
+    assert res.returncode == 0, res
+    assert res.json()["status"] == "complete"  # continue-and-complete: the task goes on
+    summary = check_task(project.root, 1, expected=3, metric="loss", runs_file=project.runs)
+    by_index = {r.task_index: r for r in summary.records}
+    poison = by_index[1]
+    assert poison.status.value == "crashed" and poison.attempt == 3, poison
+    assert summary.starts[poison.counter] == 3  # 1 + retries, then it stays terminal
+    assert len(summary.attempts[poison.counter]) == 3  # three runner records, none overlapping
+    for index in (0, 2):
+        assert by_index[index].status.value == "complete" and by_index[index].attempt == 1
 
 
 @pytest.mark.xfail(

@@ -78,11 +78,13 @@ def test_a_lease_never_renewed_is_taken_over_after_it_expires(probe_project) -> 
     project = probe_project(YAML)
     task_id = _create(project)
     with Store.open(None, project.root) as store:
-        assert store.acquire_lease(task_id, FOREIGN_OWNER, 3.0)
-        expires = store.lease_info(task_id)[1]
+        assert store.acquire_lease(task_id, FOREIGN_OWNER, 120.0)
         refused = project.cli("task", "resume", "1")
         assert refused.returncode == 2, refused
         assert "another-host.example" in refused.stderr
+        # Its last renewal: one more second, then silence.
+        assert store.renew_lease(task_id, FOREIGN_OWNER, 1.0)
+        expires = store.lease_info(task_id)[1]
         wait_for(lambda: store.now() > expires + 0.2, timeout=30, what="the lease to expire")
     res = project.cli("task", "resume", "1", "--json")
     assert res.returncode == 0, res

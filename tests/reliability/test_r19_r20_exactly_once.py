@@ -78,7 +78,7 @@ BAYES_YAML = """
     step: probe
     type: bayesian_tpe
     execution-count: 24
-    execution-batch-size: 2
+    execution-batch-size: 4
     optimization-target-metric: loss
     parameters:
       - name: x

@@ -134,3 +134,26 @@ def test_plotly_is_served_from_the_installed_package(server: Server) -> None:
     css = server.client.get("/static/css/app.css")
     assert css.status_code == 200 and "text/css" in css.headers["content-type"]
     assert server.client.get("/static/../../etc/passwd").status_code == 404
+
+
+def test_pages_of_a_task_without_a_metric_and_of_a_fresh_one(server: Server) -> None:
+    payload = grid_payload()
+    del payload["configuration"]["optimization_target_metric"]
+    plain = server.client.post("/api/v0/tasks/", json=payload).json()
+    page = server.client.get(f"/tasks/{plain['counter']}")  # right away: nothing ran yet
+    assert page.status_code == 200
+    assert "No complete execution with a target metric yet" in page.text
+    server.wait_task(plain["id"])
+    assert server.client.get(f"/tasks/{plain['counter']}").status_code == 200
+    plots = server.client.get(f"/api/v0/tasks/{plain['id']}/plots/").json()
+    assert plots["metric"] == "objective"  # without a target: the first key not a counter
+    manual = {
+        "step": "obj",
+        "type": "manual_search",
+        "parameter_sets": [{"x": 1, "opt": "sgd"}, {"x": 2, "opt": "adam"}],
+    }
+    created = server.client.post("/api/v0/tasks/", json=manual)
+    assert created.status_code == 201, created.text
+    task = server.wait_task(created.json()["id"])
+    assert task["progress"]["done"] == 2 and task["columns"]["parameters"] == ["x", "opt"]
+    assert server.client.get(f"/tasks/{task['counter']}").status_code == 200

@@ -67,6 +67,18 @@ def metric_keys(records: Iterable[ExecutionRecord]) -> list[str]:
     return sorted(keys)
 
 
+#: Keys that count progress rather than measure anything: never the default metric.
+PROGRESS_KEYS = frozenset({"epoch", "step", "iteration", "iter", "batch"})
+
+
+def default_metric(keys: Sequence[str]) -> str | None:
+    """What to plot for a task without a target metric: the first key that is not a counter."""
+    for key in keys:
+        if key.lower() not in PROGRESS_KEYS:
+            return key
+    return keys[0] if keys else None
+
+
 def varied_parameters(spec: TaskSpec, records: Sequence[ExecutionRecord]) -> list[str]:
     """The parameters a task varies: its variants other than ``single``, and manual sets' keys."""
     names = [n for n, (style, _) in spec.parameters.items() if style != "single"]
@@ -133,7 +145,7 @@ def plot_data(
     :func:`sample_points` for what a browser is sent for large tasks.
     """
     keys = metric_keys(records)
-    chosen = metric or spec.optimization_target_metric or (keys[0] if keys else None)
+    chosen = metric or spec.optimization_target_metric or default_metric(keys)
     ordered = sorted(
         records, key=lambda r: (r.task_index if r.task_index is not None else r.counter, r.counter)
     )
@@ -177,7 +189,7 @@ def plot_data(
 
 
 #: The scatter plots get at most this many executions; more only slow the browser down.
-MAX_POINTS = 2000
+MAX_POINTS = 1000
 #: The best executions are always among them.
 KEEP_BEST = 200
 _SAMPLED = ("counter", "index", "value", "objective")

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from hyperstep import service
+from hyperstep.api.listing import Ordering
 from hyperstep.api.plots import (
     importance_from,
     metric_keys,
@@ -29,7 +30,7 @@ from hyperstep.api.plots import (
 )
 from hyperstep.engine.plan import explicit_points
 from hyperstep.errors import HyperstepError
-from hyperstep.model import TaskType
+from hyperstep.model import ExecutionStatus, TaskType
 from hyperstep.service import Context
 from hyperstep.store import ExecutionRecord, TaskRecord
 from hyperstep.taskspec import TaskSpec
@@ -158,12 +159,17 @@ class TaskData:
 
         return self._memo(entry, "task", compute)
 
-    def records(self, task: TaskRecord) -> list[ExecutionRecord] | None:
-        """Every execution of the task when none can still change, else None (read fresh)."""
+    def ordered(
+        self, task: TaskRecord, ordering: Ordering, statuses: list[ExecutionStatus] | None
+    ) -> list[ExecutionRecord]:
+        """The task's executions in ``ordering`` (kept while none of them can change)."""
         sig, summary = self.signature(task)
         if any(summary.get(k, 0) for k in ("created_count", *_RUNNING_KEYS)):
-            return None
-        return self._entry(task, sig).records
+            every = self.ctx.store.list_executions(task_id=task.id, limit=None)
+            return ordering.sort(_with_status(every, statuses))
+        entry = self._entry(task, sig)
+        key = f"order:{ordering.key}:{ordering.descending}:{statuses}"
+        return self._memo(entry, key, lambda: ordering.sort(_with_status(entry.records, statuses)))
 
     def plots(self, task: TaskRecord, metric: str | None = None) -> dict[str, Any]:
         """:func:`plot_data` for the task, importance refitted only as often as it is worth."""
@@ -192,6 +198,12 @@ class TaskData:
             computed=now, cost=time.monotonic() - now, finished=finished, value=value
         )
         return value
+
+
+def _with_status(
+    records: list[ExecutionRecord], statuses: list[ExecutionStatus] | None
+) -> list[ExecutionRecord]:
+    return records if statuses is None else [r for r in records if r.status in statuses]
 
 
 def _still_good(previous: _Importance, finished: int, final: bool, now: float) -> bool:

@@ -39,6 +39,7 @@ def prepare_execution_dir(
     parameters: Mapping[str, Any],
     command: str,
     task_counter: int | None = None,
+    project_name: str = "",
 ) -> None:
     """Create the execution's folder with the files valohai-utils reads."""
     config = exec_dir / "config"
@@ -54,7 +55,7 @@ def prepare_execution_dir(
             "valohai.execution-step": step,
             "valohai.execution-command": command,
             "valohai.task-counter": task_counter,
-            "valohai.project-name": exec_dir.parents[2].name if len(exec_dir.parents) > 2 else "",
+            "valohai.project-name": project_name,
         },
     )
 

@@ -106,6 +106,7 @@ class Supervisor:
             parameters=record.parameters,
             command=record.command,
             task_counter=task_counter,
+            project_name=self.root.name,
         )
         if not self.store.transition(record.id, [S.CREATED], S.QUEUED, queue_time=utcnow()):
             return None

@@ -63,13 +63,9 @@ def list_executions(
             raise ValidationError(
                 "ordering by anything but the counter needs a task (task=…)", field="ordering"
             )
-        every = state.data.records(task_record)
-        if every is None:
-            every = store.list_executions(task_id=task_id, limit=None)
-        if statuses is not None:
-            every = [r for r in every if r.status in statuses]
+        every = state.data.ordered(task_record, order, statuses)
         count = len(every)
-        records = order.sort(every)[offset : offset + limit]
+        records = every[offset : offset + limit]
     following, previous = page_links(
         "/api/v0/executions/",
         {"task": task, "status": status, "ordering": ordering},

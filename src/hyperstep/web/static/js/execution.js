@@ -145,7 +145,11 @@
     const layout = {
       font: { family: "system-ui, sans-serif", size: 12 }, margin: { l: 60, r: 60, t: 10, b: 45 },
       paper_bgcolor: "rgba(0,0,0,0)", hovermode: "x unified",
-      xaxis: { title: { text: plotText(x === "#" ? "event number" : x) }, type: x === "_time" ? "date" : "-" },
+      xaxis: {
+        title: { text: plotText(x === "#" ? "event number" : x) },
+        type: x === "_time" ? "date" : "-",
+        dtick: x !== "_time" && smallRange(traces) ? 1 : undefined,
+      },
       yaxis: { title: { text: traces[0] ? traces[0].name : "" } },
       legend: { orientation: "h", y: -0.25 },
     };
@@ -153,7 +157,12 @@
       layout.yaxis2 = { overlaying: "y", side: "right", title: { text: traces.slice(1).map((t) => t.name).join(", ") } };
     }
     Plotly.react(nodes.chart, traces, layout, { responsive: true, displaylogo: false });
-    document.body.dataset.chartDrawn = String(traces.length);
+  }
+
+  /* Whole steps on the axis when x counts a few epochs or steps (not 1.2, 1.4, ...). */
+  function smallRange(traces) {
+    const xs = traces.flatMap((t) => t.x).filter((v) => typeof v === "number");
+    return xs.length > 0 && Math.max(...xs) - Math.min(...xs) <= 20 && xs.every(Number.isInteger);
   }
 
   function plotText(value) {

@@ -183,7 +183,11 @@
     names.forEach((name) => nodes.metric.appendChild(el("option", { value: name }, name)));
     nodes.metric.value = state.metric || data.metric || current || "";
     HSPlots.render(nodes.plots, data);
-    document.body.dataset.plotsDrawn = String(data.n);
+    const note = document.getElementById("plots-note");
+    note.hidden = data.n >= data.n_total;
+    note.textContent = "The plots show " + data.n + " of the " + data.n_total + " executions " +
+      "(the 200 best and an even sample of the rest); the best-so-far line and the " +
+      "parameter importance use all of them.";
   }
 
   nodes.metric.addEventListener("change", () => {
