@@ -369,11 +369,15 @@ def objective_of(spec: TaskSpec, record: ExecutionRecord) -> float | None:
     )
 
 
-def ranked_executions(ctx: Context, task: TaskRecord) -> list[tuple[ExecutionRecord, float]]:
+def ranked_executions(
+    ctx: Context, task: TaskRecord, *, records: list[ExecutionRecord] | None = None
+) -> list[tuple[ExecutionRecord, float]]:
     """Complete executions with their objective, best first."""
     spec = TaskSpec.from_json(task.spec)
     rows = []
-    for record in ctx.store.list_executions(task_id=task.id, limit=None):
+    if records is None:
+        records = ctx.store.list_executions(task_id=task.id, limit=None)
+    for record in records:
         value = objective_of(spec, record)
         if value is not None and value == value:
             rows.append((record, value))
@@ -381,9 +385,20 @@ def ranked_executions(ctx: Context, task: TaskRecord) -> list[tuple[ExecutionRec
     return rows
 
 
-def task_json(ctx: Context, task: TaskRecord, *, with_executions: bool = True) -> dict[str, Any]:
-    """The Valohai task object shape, plus ``best`` and the execution counters."""
+def task_json(
+    ctx: Context,
+    task: TaskRecord,
+    *,
+    with_executions: bool = True,
+    records: list[ExecutionRecord] | None = None,
+) -> dict[str, Any]:
+    """The Valohai task object shape, plus ``best`` and the execution counters.
+
+    ``records`` (the task's executions, when the caller has them) saves reading them again.
+    """
     spec = TaskSpec.from_json(task.spec)
+    if records is None:
+        records = ctx.store.list_executions(task_id=task.id, limit=None)
     configuration = {
         "execution_count": spec.execution_count,
         "execution_batch_size": spec.execution_batch_size,
@@ -392,7 +407,7 @@ def task_json(ctx: Context, task: TaskRecord, *, with_executions: bool = True) -
         "optimization_target_metric": spec.optimization_target_metric,
         "optimization_target_value": spec.optimization_target_value,
         "direction": spec.direction,
-        "on_child_error": spec.on_child_error,
+        "on_child_error": getattr(spec.on_child_error, "value", spec.on_child_error),
         "stop_condition": spec.stop_condition,
         "seed": spec.seed,
     }
@@ -418,7 +433,7 @@ def task_json(ctx: Context, task: TaskRecord, *, with_executions: bool = True) -
             "executions": f"/api/v0/executions/?task={task.id}",
         },
     }
-    ranked = ranked_executions(ctx, task)
+    ranked = ranked_executions(ctx, task, records=records)
     if ranked:
         best, value = ranked[0]
         data["best"] = {
@@ -431,9 +446,7 @@ def task_json(ctx: Context, task: TaskRecord, *, with_executions: bool = True) -
     else:
         data["best"] = None
     if with_executions:
-        data["executions"] = [
-            r.counter for r in ctx.store.list_executions(task_id=task.id, limit=None)
-        ]
+        data["executions"] = [r.counter for r in sorted(records, key=lambda r: r.counter)]
     return data
 
 

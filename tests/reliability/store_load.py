@@ -3,7 +3,8 @@
     python store_load.py ROLE STORE_URL PROJECT_DIR SECONDS
 
 Roles: ``engine`` (an execution's life at about 20 write transactions a second: create, queue,
-start, output, complete), ``api`` (stop requests: compare-and-set to ``stopping`` on what the
+start, output, complete), ``burst`` (the same as fast as it can, after printing ``ready``: the
+process R14 SIGKILLs mid-write), ``api`` (stop requests: compare-and-set to ``stopping`` on what the
 engine runs), ``cli`` (polls the listing and logs ten times a second), ``dashboard`` (about 50
 reads a second). Every store error is caught and counted, never raised, so the test can say how
 many a user would have seen. Prints one JSON line: ops, errors, write latencies (p50, p99, max).
@@ -12,6 +13,7 @@ many a user would have seen. Prints one JSON line: ops, errors, write latencies 
 from __future__ import annotations
 
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -58,9 +60,9 @@ class Load:
             self.ops += 1
 
 
-def engine(load: Load, task_id: str, until: float) -> None:
+def engine(load: Load, task_id: str, until: float, pause: float = 0.2, first: int = 0) -> None:
     store = load.store
-    index = 0
+    index = first
     while time.monotonic() < until:
         records = load.write(
             store.create_task_executions, task_id, [(index, {"i": index}, "true")], TEMPLATE
@@ -81,7 +83,13 @@ def engine(load: Load, task_id: str, until: float) -> None:
         )
         load.write(store.transition, eid, [S.STARTED, S.STOPPING], S.COMPLETE, exit_code=0)
         index += 1
-        time.sleep(0.2)  # five writes per execution: about 20 write transactions a second
+        time.sleep(pause)  # five writes per execution: about 20 write transactions a second
+
+
+def burst(load: Load, task_id: str, until: float) -> None:
+    print("ready", flush=True)
+    # Indexes of this process only, so two bursting writers never collide on (task, index).
+    engine(load, task_id, until, pause=0.0, first=os.getpid() * 100_000)
 
 
 def api(load: Load, task_id: str, until: float) -> None:
@@ -109,7 +117,7 @@ def dashboard(load: Load, task_id: str, until: float) -> None:
         time.sleep(0.05)
 
 
-ROLES = {"engine": engine, "api": api, "cli": cli, "dashboard": dashboard}
+ROLES = {"engine": engine, "burst": burst, "api": api, "cli": cli, "dashboard": dashboard}
 
 
 def main(role: str, url: str, root: str, seconds: float) -> int:

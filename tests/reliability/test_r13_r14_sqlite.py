@@ -8,7 +8,8 @@ Write latencies are printed for the record, never asserted (speed belongs in ben
 The regression test for the ``BEGIN IMMEDIATE`` rule (a deferred transaction that upgrades to a
 write fails at once, an immediate one waits) is ``tests/store/test_store_sqlite.py``.
 
-R14 (slow tier). A hundred times: writers start, and are SIGKILLed after a random 0–200 ms.
+R14 (slow tier). A hundred times: two writers start writing as fast as they can, and are
+SIGKILLed after a random 0–200 ms.
 After each kill the integrity check is clean and every execution row is all-or-nothing: its
 status agrees with the fields written in the same transition, and its stored output counts
 agree with the rows (the integrity check's sequence rules).
@@ -94,15 +95,17 @@ def test_sigkill_during_write_bursts_leaves_a_sound_database(tmp_path: Path) -> 
         for round_ in range(100):
             writers = [
                 subprocess.Popen(
-                    [PYTHON, str(LOAD), "engine", url, str(tmp_path), "30"],
+                    [PYTHON, str(LOAD), "burst", url, str(tmp_path), "30"],
                     env=clean_env(),
-                    stdout=subprocess.DEVNULL,
+                    stdout=subprocess.PIPE,
                     stderr=subprocess.DEVNULL,
+                    text=True,
                 )
                 for _ in range(2)
             ]
-            # Let them get past start-up (imports, opening the store), then kill at random.
-            time.sleep(0.6 + rng.uniform(0.0, 0.2))
+            for writer in writers:  # both past start-up and writing as fast as they can
+                assert writer.stdout is not None and writer.stdout.readline() == "ready\n"
+            time.sleep(rng.uniform(0.0, 0.2))
             for writer in writers:
                 writer.kill()
                 writer.wait()

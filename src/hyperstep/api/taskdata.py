@@ -143,7 +143,9 @@ class TaskData:
         entry = self._entry(task, sig)
 
         def compute() -> dict[str, Any]:
-            data = service.task_json(self.ctx, task, with_executions=False)
+            data = service.task_json(
+                self.ctx, task, with_executions=False, records=list(entry.records)
+            )
             data["status_summary"] = summary
             data["progress"] = progress_of(summary, self.planned(task))
             spec = TaskSpec.from_json(task.spec)

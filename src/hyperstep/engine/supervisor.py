@@ -306,7 +306,10 @@ class Supervisor:
         if info is None:
             self.executor.cleanup_lost(live.ref)
             status, detail = S.CRASHED, self._lost_detail(live)
-            if not stop_requested and self._retry(live, detail) is not None:
+            if stop_requested:
+                # Asked to stop, and gone: that is what was asked, not a crash.
+                status, detail = S.STOPPED, f"stopped on request ({detail})"
+            elif self._retry(live, detail) is not None:
                 return None
         elif exit_code == 0:
             status, detail = S.COMPLETE, None

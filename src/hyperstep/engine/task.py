@@ -122,6 +122,8 @@ class TaskRunner:
         self._last_lease = 0.0
         self._last_status_check = 0.0
         self._last_report = 0.0
+        self._dirty = True
+        self._detached = False
         self.next_index = 0
         self.cond = StopCondition(self.spec.stop_condition) if self.spec.stop_condition else None
         self._setup_search()
@@ -166,6 +168,14 @@ class TaskRunner:
         self.random_only = self.bayesian and self.total <= STARTUP
 
     # -- public ---------------------------------------------------------------------------
+
+    def detach(self) -> None:
+        """Leave the loop soon without stopping anything: the runs go on, the lease is freed.
+
+        A server shutting down detaches; the next engine (or the restarted server) adopts the
+        task's runs where they are.
+        """
+        self._detached = True
 
     def interrupt(self) -> None:
         """Ctrl-C: the first stops the task gracefully, the second kills at once."""
@@ -226,6 +236,8 @@ class TaskRunner:
         self.progress.note = "random search (fewer than 20 executions)" if self.random_only else ""
         pending = self._reconcile()
         while True:
+            if self._detached:
+                return self.store.get_task(id=self.task.id)
             self._housekeeping()
             finished = self.sup.poll(self._on_event)
             for fin in finished:
@@ -348,6 +360,7 @@ class TaskRunner:
             )
 
     def _on_finished(self, fin: Finished) -> None:
+        self._dirty = True
         if fin.status in (S.ERROR, S.CRASHED):
             self.child_failed = True
             policy = OnChildError.parse(self.spec.on_child_error or "continue-and-error")
@@ -394,14 +407,18 @@ class TaskRunner:
         if not force and now - self._last_report < 0.25:
             return
         self._last_report = now
-        records = self._executions()
         prog = self.progress
         prog.running = len(self.sup.live)
-        prog.done = sum(1 for r in records if r.status.is_final)
-        prog.failed = sum(1 for r in records if r.status in (S.ERROR, S.CRASHED))
-        best = self.best(records)
-        if best is not None:
-            prog.best_counter, prog.best_value, prog.best_metric = best
+        if self._dirty or force:
+            # Re-read the task's executions only when one ended: on a task of thousands,
+            # reading them all four times a second would cost more than the work itself.
+            self._dirty = False
+            records = self._executions()
+            prog.done = sum(1 for r in records if r.status.is_final)
+            prog.failed = sum(1 for r in records if r.status in (S.ERROR, S.CRASHED))
+            best = self.best(records)
+            if best is not None:
+                prog.best_counter, prog.best_value, prog.best_metric = best
         self.progress_fn(prog)
 
     def best(self, records: list[ExecutionRecord] | None = None) -> tuple[int, float, Any] | None:

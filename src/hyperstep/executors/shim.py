@@ -144,6 +144,20 @@ class Shim:
         process_group.become_subreaper()
         self._heartbeat(force=True)
         start = utc_now()
+        if (self.dir / files.STOP).exists():
+            # Stopped while this runner was starting: the command never runs. (A stop that
+            # comes later finds the lock held and signals us; the handlers are in place.)
+            self.stop_requested = True
+            info = ExitInfo(
+                exit_code=None,
+                signal=None,
+                start_time=start,
+                end_time=utc_now(),
+                stop_requested=True,
+                error="stopped before the command started",
+            )
+            files.write_json_atomic(self.dir / files.EXIT, info.to_json())
+            return 0
         try:
             proc = self._spawn()
         except (OSError, ValueError, subprocess.SubprocessError) as exc:
