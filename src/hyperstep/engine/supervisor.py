@@ -98,9 +98,14 @@ class Supervisor:
 
     def launch(self, record: ExecutionRecord, *, task_counter: int | None = None) -> Live | None:
         """Start a ``created`` execution; returns None when someone else already moved it."""
-        exec_dir = self.exec_dir(record)
+        self._prepare(record, task_counter)
+        if not self.store.transition(record.id, [S.CREATED], S.QUEUED, queue_time=utcnow()):
+            return None
+        return self._start(record, task_counter=task_counter)
+
+    def _prepare(self, record: ExecutionRecord, task_counter: int | None) -> None:
         prepare_execution_dir(
-            exec_dir,
+            self.exec_dir(record),
             counter=record.counter,
             step=record.step,
             parameters=record.parameters,
@@ -108,8 +113,20 @@ class Supervisor:
             task_counter=task_counter,
             project_name=self.root.name,
         )
-        if not self.store.transition(record.id, [S.CREATED], S.QUEUED, queue_time=utcnow()):
-            return None
+
+    def _start(
+        self,
+        record: ExecutionRecord,
+        *,
+        task_counter: int | None,
+        failure: str = "could not start",
+        first: bool = True,
+    ) -> Live:
+        """Launch a ``queued`` execution and record it ``started`` (the one way to start).
+
+        ``first=False`` for a retry: the execution keeps the start time of its first attempt.
+        """
+        exec_dir = self.exec_dir(record)
         env = execution_env(exec_dir, self.root, counter=record.counter, task_counter=task_counter)
         try:
             ref = self.executor.launch(
@@ -121,16 +138,17 @@ class Supervisor:
                 [S.QUEUED],
                 S.CRASHED,
                 end_time=utcnow(),
-                status_detail=f"could not start: {exc}",
+                status_detail=f"{failure}: {exc}",
             )
             raise
         crash_point("after_process_started")
         info = self.executor.child_info(ref)
+        times = {"start_time": utcnow()} if first else {}
         self.store.transition(
             record.id,
             [S.QUEUED],
             S.STARTED,
-            start_time=utcnow(),
+            **times,
             runner_ref=dict(ref),
             pid=info.child_pid if info else None,
             host=info.host if info else None,
@@ -196,24 +214,7 @@ class Supervisor:
         return Finished(record=record, status=S.CRASHED, exit_code=None)
 
     def _relaunch_queued(self, record: ExecutionRecord) -> Live | None:
-        exec_dir = self.exec_dir(record)
-        env = execution_env(exec_dir, self.root, counter=record.counter)
-        ref = self.executor.launch(
-            LaunchSpec(exec_dir=exec_dir, command=record.command, cwd=self.root, env=env)
-        )
-        info = self.executor.child_info(ref)
-        self.store.transition(
-            record.id,
-            [S.QUEUED],
-            S.STARTED,
-            start_time=utcnow(),
-            runner_ref=dict(ref),
-            pid=info.child_pid if info else None,
-            host=info.host if info else None,
-        )
-        live = Live(record=record, ref=dict(ref), tail=OutputTail(exec_dir))
-        self.live[record.id] = live
-        return live
+        return self._start(record, task_counter=record.task_counter)
 
     # -- watching -------------------------------------------------------------------------
 
@@ -380,44 +381,13 @@ class Supervisor:
         elif not self.store.transition(current.id, [S.STARTED], S.QUEUED, **fields):
             return None
         record = self.store.get_execution(id=current.id)
-        exec_dir = self.exec_dir(record)
-        prepare_execution_dir(
-            exec_dir,
-            counter=record.counter,
-            step=record.step,
-            parameters=record.parameters,
-            command=record.command,
+        self._prepare(record, record.task_counter)
+        return self._start(
+            record,
             task_counter=record.task_counter,
+            failure=f"{message}; could not start it",
+            first=False,
         )
-        env = execution_env(
-            exec_dir, self.root, counter=record.counter, task_counter=record.task_counter
-        )
-        try:
-            ref = self.executor.launch(
-                LaunchSpec(exec_dir=exec_dir, command=record.command, cwd=self.root, env=env)
-            )
-        except Exception as exc:
-            self.store.transition(
-                record.id,
-                [S.QUEUED],
-                S.CRASHED,
-                end_time=utcnow(),
-                status_detail=f"{message}; could not start it: {exc}",
-            )
-            raise
-        info = self.executor.child_info(ref)
-        self.store.transition(
-            record.id,
-            [S.QUEUED],
-            S.STARTED,
-            runner_ref=dict(ref),
-            pid=info.child_pid if info else None,
-            host=info.host if info else None,
-        )
-        retried = Live(record=record, ref=dict(ref), tail=OutputTail(exec_dir))
-        retried.pid_known = info is not None
-        self.live[record.id] = retried
-        return retried
 
     # -- stopping -------------------------------------------------------------------------
 
