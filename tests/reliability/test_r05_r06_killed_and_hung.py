@@ -17,7 +17,12 @@ import time
 
 import psutil
 import pytest
-from tests.invariants import check_task, project_processes, wait_no_processes
+from tests.invariants import (
+    check_task,
+    project_processes,
+    starts_per_counter,
+    wait_no_processes,
+)
 from tests.reliability.support import wait_for
 
 from hyperstep.store import Store
@@ -89,6 +94,8 @@ def test_killed_child_is_an_error_once_and_the_task_goes_on(probe_project) -> No
     proc = project.engine("task", "run", "grid6")
     # The runner of #2 (i=1) is killed; the program of #3 (i=2) too, as the OOM killer would.
     for counter, shim in ((2, True), (3, False)):
+        if not shim:  # the program is really running, not still starting its interpreter
+            wait_for(lambda: starts_per_counter(project.runs)[3] == 1, what="#3 started")
         wait_for(lambda: _process_of(project, counter, shim=shim), what=f"#{counter}")
         victim = _process_of(project, counter, shim=shim)
         assert victim is not None
