@@ -19,14 +19,15 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from hyperstep import settings
 from hyperstep.engine.supervisor import EchoFn, Supervisor
 from hyperstep.engine.task import EXEC_DIR_TEMPLATE, ProgressFn, TaskRunner
 from hyperstep.errors import ConflictError, NotFoundError, ValidationError
-from hyperstep import settings
 from hyperstep.executors.base import Executor
 from hyperstep.model import ExecutionStatus as S
-from hyperstep.model import TaskStatus
+from hyperstep.model import TaskStatus, TaskType
 from hyperstep.project import Project, blueprint_spec, build_command, load_project, resolve_values
+from hyperstep.project.commands import check_template
 from hyperstep.store import ExecutionRecord, Store, TaskRecord
 from hyperstep.taskspec import TaskSpec, validate_task_spec
 
@@ -145,6 +146,7 @@ def context(*args: Any, **kwargs: Any) -> Iterator[Context]:
 def create_execution(ctx: Context, step_name: str, given: Mapping[str, Any]) -> ExecutionRecord:
     """Validate the values and store a ``created`` execution; nothing runs yet."""
     step = ctx.project.step(step_name)
+    check_template(step, ctx.project)
     values = resolve_values(step, given)
     command = build_command(step, values)
     return ctx.store.create_execution(
@@ -261,9 +263,33 @@ def spec_from_blueprint(ctx: Context, name: str, **overrides: Any) -> TaskSpec:
     return spec
 
 
+#: Grids and manual searches up to this size have every point checked before the task exists.
+_CHECK_POINTS = 100_000
+
+
 def create_task(ctx: Context, spec: TaskSpec) -> TaskRecord:
-    """Validate a spec fully and store the task (``created``); nothing runs yet."""
-    validate_task_spec(spec, ctx.project.step(spec.step))
+    """Validate a spec fully and store the task (``created``); nothing runs yet.
+
+    For grids and manual searches every point is resolved against the step first, so a bad
+    value (a NUL byte in a parameter set, say) is refused here instead of leaving a task that
+    fails on every resume.
+    """
+    step = ctx.project.step(spec.step)
+    validate_task_spec(spec, step)
+    if spec.type in (TaskType.GRID_SEARCH, TaskType.MANUAL_SEARCH):
+        from hyperstep.engine.plan import explicit_points
+
+        check_template(step, ctx.project)
+        for index, point in enumerate(explicit_points(spec, step)):
+            if index >= _CHECK_POINTS:
+                break
+            try:
+                resolve_values(step, point)
+            except ValidationError as exc:
+                where = "parameter-sets" if spec.parameter_sets else "parameters"
+                raise ValidationError(f"{where}[{index}]: {exc}", field=exc.field) from None
+    else:
+        check_template(step, ctx.project)
     return ctx.store.create_task(
         name=spec.name,
         step=spec.step,

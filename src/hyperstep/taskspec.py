@@ -50,8 +50,9 @@ class TaskSpec:
 
     ``parameters`` holds the varied parameters only; every other step parameter keeps its
     default (the engine resolves values through the step). ``engine=None`` means the default
-    engine (:data:`DEFAULT_ENGINE`). ``direction`` (a hyperstep extension) applies only when there is no
-    ``optimization_target_value``; ``seed`` makes random draws and Bayesian proposals repeatable.
+    engine (:data:`DEFAULT_ENGINE`). ``direction`` (a hyperstep extension) applies only when
+    there is no ``optimization_target_value``; ``seed`` makes random draws and Bayesian
+    proposals repeatable.
     """
 
     name: str

@@ -222,5 +222,12 @@ def test_quoting_breaks_for_real_when_a_placeholder_is_quoted(write_project: Wri
     )
     step = load_project(root).step("s")
     values: dict[str, Any] = resolve_values(step, {"text": 'x"; touch PWNED; "'})
-    subprocess.run(["/bin/sh", "-c", build_command(step, values)], cwd=root, check=False)
+    # valohai-yaml builds it, and the value runs as shell code ...
+    raw = " && ".join(step.vh.build_command(dict(values)))
+    subprocess.run(["/bin/sh", "-c", raw], cwd=root, check=False)
     assert (root / "PWNED").exists()
+    (root / "PWNED").unlink()
+    # ... so hyperstep refuses to build it at all.
+    with pytest.raises(ValidationError, match="inside double quotes"):
+        build_command(step, values)
+    assert not (root / "PWNED").exists()

@@ -154,12 +154,6 @@ def test_lint_refuses_a_placeholder_inside_shell_quoting(sec_project, context_na
     assert errors and errors[0].line == 4, errors
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="only 'hyperstep lint' refuses such templates: 'exec run' / 'task run' build and run "
-    "them (PWNED is created); loading the project for running must refuse them too, and the "
-    "error must name the line and the column",
-)
 @pytest.mark.parametrize("context_name", list(UNSAFE_TEMPLATES))
 def test_running_a_template_with_a_quoted_placeholder_is_refused(
     sec_project, context_name: str
@@ -190,12 +184,6 @@ def test_nul_byte_is_refused_before_anything_runs(sec_project, how: str) -> None
     assert project.cli("exec", "list", "--json").json() == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the task is stored before its parameter sets are validated, so it stays 'started' "
-    "for ever and every resume fails the same way; validate_task_spec must resolve every "
-    "parameter set (and grid value) before the task is created",
-)
 @pytest.mark.parametrize("how", ["blueprint", "task create"])
 def test_nul_byte_leaves_no_task_behind(sec_project, how: str) -> None:
     project = sec_project(NUL_BLUEPRINT)
@@ -212,12 +200,6 @@ def _nul_task(project, how: str):
     )  # fmt: skip
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=UnicodeEncodeError,
-    reason="resolve_values accepts a lone surrogate (JSON payloads can carry one); storing the "
-    "execution then fails with a UnicodeEncodeError traceback instead of a ValidationError",
-)
 def test_lone_surrogate_is_refused_like_nul(sec_project) -> None:
     project = sec_project(ARGV_STEP)
     with context(project.root) as ctx:

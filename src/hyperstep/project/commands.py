@@ -17,8 +17,8 @@ from typing import Any
 
 from valohai_yaml.commands import interpolable_re, join_command
 
-from hyperstep.errors import ValidationError
-from hyperstep.project.loader import ParamInfo, StepInfo
+from hyperstep.errors import ConfigError, ValidationError
+from hyperstep.project.loader import ParamInfo, Project, StepInfo
 
 
 def build_command(step: StepInfo, values: Mapping[str, Any]) -> str:
@@ -27,11 +27,46 @@ def build_command(step: StepInfo, values: Mapping[str, Any]) -> str:
     valohai-yaml's ``Step.build_command`` does the interpolation and quoting; its commands are
     joined with ``&&`` (valohai-yaml's ``join_command``, which keeps a shebang line first).
     """
+    check_template(step)
     commands = step.vh.build_command(dict(values))
     command = join_command(commands, " && ")
     if "\x00" in command:
         raise ValidationError("the command contains a NUL byte", field="parameters")
     return command
+
+
+def check_template(step: StepInfo, project: Project | None = None) -> None:
+    """Refuse to build a command whose template lint rejects (a quoted string placeholder).
+
+    ``hyperstep lint`` reports it; running it anyway would let a value such as
+    ``$(touch PWNED)`` run as shell code, so nothing runs until the template is fixed. With
+    the project, the error names the file, the line and the column of the placeholder.
+    """
+    commands = step.vh.command
+    listed = isinstance(commands, list)
+    for number, text in enumerate(commands if listed else [commands]):
+        for found in quoted_placeholders(str(text)):
+            params = placeholder_parameters(step, found.placeholder[1:-1])
+            risky = [p.name for p in params if quoting_needed(p)]
+            if not risky:
+                continue
+            message = (
+                f"step {step.name!r}: {found.placeholder} is inside {found.context} in the "
+                "command; a value with a quote or $ would run as shell code. Write the "
+                "placeholder bare (values are shell-quoted); see 'hyperstep lint'"
+            )
+            if project is None:
+                raise ValidationError(message, field="command")
+            sub: tuple[int, ...] = (number,) if listed else ()
+            line = project.line_of("step", step.name, "command", *sub)
+            column = None
+            if line is not None:
+                line += found.line_offset
+                lines = project.config_path.read_text(errors="replace").splitlines()
+                if 0 < line <= len(lines) and found.placeholder in lines[line - 1]:
+                    column = lines[line - 1].index(found.placeholder) + 1
+            where = f" (column {column})" if column else ""
+            raise ConfigError(f"{message}{where}", path=str(project.config_path.name), line=line)
 
 
 @dataclass(frozen=True)

@@ -105,6 +105,9 @@ def coerce_value(param: ParamInfo, value: Any) -> Any:
     for atom in atoms:
         if isinstance(atom, str) and "\x00" in atom:
             raise ValidationError("the value contains a NUL byte", field=field)
+        if isinstance(atom, str) and any("\ud800" <= ch <= "\udfff" for ch in atom):
+            # A lone surrogate cannot be encoded as UTF-8: not in argv, not in the store.
+            raise ValidationError("the value is not valid Unicode (a lone surrogate)", field=field)
     if param.multiple and not isinstance(value, (list, tuple)):
         value = [value]
     if isinstance(value, (list, tuple)):

@@ -46,7 +46,7 @@ def is_loopback(host: str) -> bool:
 
 
 def is_wildcard(host: str) -> bool:
-    return host in ("0.0.0.0", "::", "")  # noqa: S104 (we check, we do not bind here)
+    return host in ("0.0.0.0", "::", "")  # noqa: S104  # nosec B104 - a check, not a bind
 
 
 def resolve_token(ctx: Context, host: str) -> str:
