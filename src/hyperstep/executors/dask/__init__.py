@@ -5,7 +5,8 @@ task (:mod:`.worker`) runs the execution under the runner shim on a worker, in a
 execution folder, and a receiver thread (:mod:`.receiver`) copies its output and result into the
 execution folder on the engine's machine while it runs. The project reaches the workers as a
 content-addressed archive (:mod:`.project_archive`) or through a shared folder; a step's
-``resources`` become Dask resources (:mod:`.resources`). The README section "Running on a Dask cluster" tells the whole design.
+``resources`` become Dask resources (:mod:`.resources`). The README section "Running on a
+Dask cluster" tells the whole design.
 """
 
 from __future__ import annotations
