@@ -53,7 +53,17 @@ class Context:
             executor or self.executor,
             echo=echo,
             stop_grace=stop_grace,
+            time_limits=self.time_limits(),
         )
+
+    def time_limits(self) -> dict[str, float]:
+        """Each step's ``time-limit`` in seconds (steps without one are not limited)."""
+        limits: dict[str, float] = {}
+        for name, step in self.project.steps.items():
+            limit = getattr(step.vh, "time_limit", None)
+            if limit is not None and limit.total_seconds() > 0:
+                limits[name] = float(limit.total_seconds())
+        return limits
 
     def executor_for_task(self, task: TaskRecord) -> Executor:
         """The executor of a task's unfinished runs, so a resume or a stop reaches them.

@@ -16,7 +16,6 @@ from __future__ import annotations
 import time
 
 import psutil
-import pytest
 from tests.invariants import (
     check_task,
     project_processes,
@@ -135,12 +134,6 @@ def test_a_run_lost_every_time_is_retried_a_bounded_number_of_times(probe_projec
         assert by_index[index].status.value == "complete" and by_index[index].attempt == 1
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the step's time-limit is not enforced: the engine needs an execution timeout "
-    "(SIGTERM to the group at the limit, SIGKILL after the grace period, status error with "
-    "'time limit' in the detail)",
-)
 def test_time_limit_stops_a_hung_execution_and_its_grandchild(probe_project) -> None:
     project = probe_project(YAML)
     started = time.monotonic()

@@ -51,6 +51,7 @@ class Live:
     stop_requested: bool = False
     stop_sent: float | None = None
     pid_known: bool = False
+    timed_out: bool = False
     cumulative: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -79,8 +80,11 @@ class Supervisor:
         echo: EchoFn | None = None,
         stop_grace: float = 10.0,
         retries: int | None = None,
+        time_limits: Mapping[str, float] | None = None,
     ) -> None:
         self.store = store
+        #: seconds a step's execution may run (the step's ``time-limit``), by step name
+        self.time_limits = dict(time_limits or {})
         self.root = project_root
         self.executor = executor
         self.echo = echo
@@ -257,6 +261,7 @@ class Supervisor:
                 if on_event is not None:
                     on_event(live, event)
             if state == "running":
+                self._enforce_time_limit(live)
                 self._escalate(live)
                 continue
             result = self._finish(live, state, on_event)
@@ -314,6 +319,9 @@ class Supervisor:
                 return None
         elif exit_code == 0:
             status, detail = S.COMPLETE, None
+        elif live.timed_out:
+            limit = self.time_limits.get(live.record.step, 0.0)
+            status, detail = S.ERROR, f"stopped at the step's time limit of {limit:g} s"
         elif stop_requested:
             status, detail = S.STOPPED, "stopped on request"
         else:
@@ -427,7 +435,19 @@ class Supervisor:
                     self._escalate(live)
 
     def duration(self, live: Live) -> float:
+        """Seconds since the execution started (from its stored start after a restart)."""
+        start = live.record.start_time
+        if start is not None:
+            return max(0.0, time.time() - start)
         return time.monotonic() - live.started
+
+    def _enforce_time_limit(self, live: Live) -> None:
+        """The step's ``time-limit``: SIGTERM to the group at the limit, SIGKILL after grace."""
+        limit = self.time_limits.get(live.record.step)
+        if not limit or live.stop_requested or self.duration(live) < limit:
+            return
+        live.timed_out = True
+        self.request_stop(live, reason=f"stopped at the step's time limit of {limit:g} s")
 
 
 def parameters_of(record: ExecutionRecord) -> Mapping[str, Any]:
