@@ -408,12 +408,7 @@ def test_task_stop_from_another_process(make_project) -> None:
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
     )
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        res = run_cli("exec", "list", "--json", cwd=project)
-        if res.returncode == 0 and any(e["status"] == "started" for e in res.json()):
-            break
-        time.sleep(0.2)
+    _wait_until_started(project, proc)
     stop = run_cli("task", "stop", "1", cwd=project)
     assert stop.returncode == 0, stop
     assert proc.wait(timeout=60) == 1  # stopped before it ended: not a success
@@ -432,12 +427,7 @@ def test_second_engine_on_the_same_task_refuses(make_project) -> None:
         stderr=subprocess.PIPE,
     )
     try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            res = run_cli("exec", "list", "--json", cwd=project)
-            if res.returncode == 0 and res.json():
-                break
-            time.sleep(0.2)
+        _wait_until_started(project, proc)
         second = run_cli("task", "resume", "1", cwd=project)
         assert second.returncode == 2, second
         assert "being driven by" in second.stderr
@@ -499,12 +489,7 @@ def test_ctrl_c_stops_a_running_task(make_project) -> None:
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
     )
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        res = run_cli("exec", "list", "--json", cwd=project)
-        if res.returncode == 0 and any(e["status"] == "started" for e in res.json()):
-            break
-        time.sleep(0.2)
+    _wait_until_started(project, proc)
     proc.send_signal(signal.SIGINT)
     assert proc.wait(timeout=60) == 1
     task = run_cli("task", "show", "1", "--json", cwd=project).json()
@@ -514,3 +499,15 @@ def test_ctrl_c_stops_a_running_task(make_project) -> None:
     from tests.invariants import wait_no_processes
 
     assert wait_no_processes(project) == []
+
+
+def _wait_until_started(project: Path, proc: subprocess.Popen) -> None:
+    """Wait until the engine in ``proc`` runs an execution (fails clearly if it never does)."""
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline:
+        assert proc.poll() is None, proc.communicate()
+        res = run_cli("exec", "list", "--json", cwd=project)
+        if res.returncode == 0 and any(e["status"] == "started" for e in res.json()):
+            return
+        time.sleep(0.2)
+    raise AssertionError("the task never started an execution")
