@@ -75,26 +75,32 @@ def _peak_rss(proc: subprocess.Popen[bytes], out: list[int]) -> None:
     out.append(peak)
 
 
+def _measured(args: list[str], cwd: Path) -> tuple[float, float | None]:
+    """Run ``hyperstep ARGS`` in ``cwd``: its wall time (s) and peak RSS (MB)."""
+    started = time.perf_counter()
+    proc = subprocess.Popen(
+        [PYTHON, "-m", "hyperstep", *args, "--quiet"],
+        cwd=cwd,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    peak: list[int] = []
+    watcher = threading.Thread(target=_peak_rss, args=(proc, peak))
+    watcher.start()
+    _, err = proc.communicate()
+    watcher.join()
+    wall = time.perf_counter() - started
+    if proc.returncode != 0:
+        raise SystemExit(f"hyperstep {' '.join(args)} failed: {err.decode(errors='replace')}")
+    return wall, (peak[0] / 2**20 if peak else None)
+
+
 def run_hyperstep(count: int) -> dict[str, Any]:
     root = Path(tempfile.mkdtemp(prefix="hs-overhead-"))
     try:
         _project(root, count)
-        started = time.perf_counter()
-        proc = subprocess.Popen(
-            [PYTHON, "-m", "hyperstep", "task", "run", "many", "--quiet"],
-            cwd=root,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-        )
-        peak: list[int] = []
-        watcher = threading.Thread(target=_peak_rss, args=(proc, peak))
-        watcher.start()
-        _, err = proc.communicate()
-        watcher.join()
-        wall = time.perf_counter() - started
-        if proc.returncode != 0:
-            raise SystemExit(f"hyperstep failed: {err.decode(errors='replace')}")
-        return {"wall_s": wall, "engine_peak_rss_mb": peak[0] / 2**20 if peak else None}
+        wall, peak = _measured(["task", "run", "many"], root)
+        return {"wall_s": wall, "engine_peak_rss_mb": peak}
     finally:
         shutil.rmtree(root, ignore_errors=True)
 
@@ -229,25 +235,8 @@ def resume_memory(n: int) -> dict[str, Any]:
                 )
                 store.transition(r.id, [S.STARTED], S.COMPLETE, exit_code=0)
         store.close()
-        started = time.perf_counter()
-        proc = subprocess.Popen(
-            [PYTHON, "-m", "hyperstep", "task", "resume", "1", "--quiet"],
-            cwd=root,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-        )
-        peak: list[int] = []
-        watcher = threading.Thread(target=_peak_rss, args=(proc, peak))
-        watcher.start()
-        _, err = proc.communicate()
-        watcher.join()
-        if proc.returncode != 0:
-            raise SystemExit(f"resume failed: {err.decode(errors='replace')}")
-        return {
-            "history": n,
-            "resume_wall_s": time.perf_counter() - started,
-            "peak_rss_mb": peak[0] / 2**20 if peak else None,
-        }
+        wall, peak = _measured(["task", "resume", "1"], root)
+        return {"history": n, "resume_wall_s": wall, "peak_rss_mb": peak}
     finally:
         shutil.rmtree(root, ignore_errors=True)
 
