@@ -400,14 +400,7 @@ def test_on_child_error_policies(make_project) -> None:
 
 
 def test_task_stop_from_another_process(make_project) -> None:
-    project = make_project(STOP_PROJECT.replace("stop-condition: objective < 1.5", ""))
-    proc = subprocess.Popen(
-        [PYTHON, "-m", "hyperstep", "task", "run", "stopper", "--quiet"],
-        cwd=project,
-        env=clean_env(),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-    )
+    project, proc = _engine_without_stop_condition(make_project)
     _wait_until_started(project, proc)
     stop = run_cli("task", "stop", "1", cwd=project)
     assert stop.returncode == 0, stop
@@ -418,14 +411,7 @@ def test_task_stop_from_another_process(make_project) -> None:
 
 
 def test_second_engine_on_the_same_task_refuses(make_project) -> None:
-    project = make_project(STOP_PROJECT.replace("stop-condition: objective < 1.5", ""))
-    proc = subprocess.Popen(
-        [PYTHON, "-m", "hyperstep", "task", "run", "stopper", "--quiet"],
-        cwd=project,
-        env=clean_env(),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-    )
+    project, proc = _engine_without_stop_condition(make_project)
     try:
         _wait_until_started(project, proc)
         second = run_cli("task", "resume", "1", cwd=project)
@@ -481,14 +467,7 @@ def test_maximize_direction_ranks_the_largest_first(project: Path) -> None:
 
 
 def test_ctrl_c_stops_a_running_task(make_project) -> None:
-    project = make_project(STOP_PROJECT.replace("stop-condition: objective < 1.5", ""))
-    proc = subprocess.Popen(
-        [PYTHON, "-m", "hyperstep", "task", "run", "stopper", "--quiet"],
-        cwd=project,
-        env=clean_env(),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-    )
+    project, proc = _engine_without_stop_condition(make_project)
     _wait_until_started(project, proc)
     proc.send_signal(signal.SIGINT)
     assert proc.wait(timeout=60) == 1
@@ -511,3 +490,16 @@ def _wait_until_started(project: Path, proc: subprocess.Popen) -> None:
             return
         time.sleep(0.2)
     raise AssertionError("the task never started an execution")
+
+
+def _engine_without_stop_condition(make_project) -> tuple[Path, subprocess.Popen]:
+    """The ``stopper`` task without its stop condition, run by an engine in the background."""
+    project = make_project(STOP_PROJECT.replace("stop-condition: objective < 1.5", ""))
+    proc = subprocess.Popen(
+        [PYTHON, "-m", "hyperstep", "task", "run", "stopper", "--quiet"],
+        cwd=project,
+        env=clean_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    return project, proc
